@@ -16,7 +16,8 @@ use crate::{BusinessType, Lang};
 pub struct VenueForm {
     /// 業態: a business-type key or label.
     pub business_type: String,
-    /// 1日あたり利用想定人数.
+    /// 1日あたり利用想定人数 (JSON clients may send a number).
+    #[serde(deserialize_with = "string_or_integer")]
     pub daily_visitors: String,
     /// 施設・店舗・イベント名.
     pub name: String,
@@ -28,6 +29,21 @@ pub struct VenueForm {
     pub phone: String,
     /// メールアドレス.
     pub email: String,
+}
+
+/// Reads a string, or an integer written as a JSON number.
+fn string_or_integer<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Number(i64),
+    }
+    Ok(match Raw::deserialize(deserializer) {
+        Ok(Raw::Text(s)) => s,
+        Ok(Raw::Number(n)) => n.to_string(),
+        Err(_) => return Err(serde::de::Error::custom("expected a string or a whole number")),
+    })
 }
 
 /// A registration that passed every rule. Made only by [`NewVenue::parse`].
@@ -591,6 +607,16 @@ mod tests {
         assert_eq!(Field::from_header(" 1日あたり利用想定人数 "), Some(Field::DailyVisitors));
         assert_eq!(Field::from_header("１日あたり利用想定人数"), Some(Field::DailyVisitors));
         assert_eq!(Field::from_header("fax"), None);
+    }
+
+    #[test]
+    fn json_forms_take_numbers_or_strings_and_refuse_unknown_fields() {
+        let form: VenueForm = serde_json::from_str(r#"{"daily_visitors": 120, "name": "店"}"#).expect("number");
+        assert_eq!(form.daily_visitors, "120");
+        let form: VenueForm = serde_json::from_str(r#"{"daily_visitors": "１２０"}"#).expect("string");
+        assert_eq!(form.daily_visitors, "１２０");
+        assert!(serde_json::from_str::<VenueForm>(r#"{"daily_visitors": 1.5}"#).is_err());
+        assert!(serde_json::from_str::<VenueForm>(r#"{"fax": "x"}"#).is_err());
     }
 
     #[test]

@@ -1,1 +1,19 @@
-//! placeholder
+//! The oshirase central server as a library: everything the `oshirase-server` binary wires
+//! together lives here so tests can build the same application without a socket.
+//!
+//! Where a request goes: [`routes`] maps URLs to handlers (one file per area), handlers call
+//! the domain services ([`venues`]), which use the [`store`] and render with [`pages`] (HTML)
+//! or [`poster`] (PDF, PNG, SVG).
+
+pub mod config;
+pub mod metrics;
+pub mod pages;
+pub mod poster;
+pub mod routes;
+pub mod secrets;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod venues;
+
+pub use routes::{AppState, app};

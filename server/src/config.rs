@@ -1,0 +1,335 @@
+//! Configuration in layers: built-in defaults, then a TOML file, then `OSHIRASE_*`
+//! environment variables (`OSHIRASE_SERVER__LISTEN` sets `server.listen`; `__` separates
+//! levels). Everything is parsed into typed settings once at start-up; secrets are
+//! [`SecretString`]s and never appear in `Debug` output or logs.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
+use thiserror::Error;
+
+/// Prefix of environment variables that override settings.
+pub const ENV_PREFIX: &str = "OSHIRASE_";
+/// Separator between nesting levels in an override's name.
+pub const ENV_SEPARATOR: &str = "__";
+
+/// Why settings could not be loaded.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The configuration file or an override is not valid TOML or has a wrong value.
+    #[error("invalid configuration{origin}: {message}")]
+    Invalid {
+        /// Where the bad value came from (file path), if known.
+        origin: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+/// All settings of the server.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where the server listens and how it is reached.
+    pub server: ServerSettings,
+    /// The SQLite database.
+    pub database: DatabaseSettings,
+    /// A4 poster rendering.
+    pub poster: PosterSettings,
+    /// Request size limits.
+    pub limits: LimitSettings,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsSettings,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Socket address to listen on; port 0 picks a free port.
+    #[serde(deserialize_with = "from_str_value")]
+    pub listen: SocketAddr,
+    /// The URL residents reach the server at; printed in every QR code. When unset, the
+    /// address the server listens on (fine for a local demo, never for production).
+    #[serde(deserialize_with = "optional_from_str_value")]
+    pub public_base_url: Option<PublicBaseUrl>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_base_url: None,
+        }
+    }
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// The SQLite file; created with its folder if missing.
+    pub path: PathBuf,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { path: PathBuf::from("data/oshirase.sqlite") }
+    }
+}
+
+/// `[poster]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PosterSettings {
+    /// A TrueType/OpenType font with Japanese glyphs, embedded (subset) into posters.
+    pub font_path: PathBuf,
+}
+
+impl Default for PosterSettings {
+    fn default() -> Self {
+        Self { font_path: PathBuf::from("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf") }
+    }
+}
+
+/// `[limits]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Largest JSON or form body accepted, in bytes.
+    #[serde(deserialize_with = "from_str_value")]
+    pub body_bytes: usize,
+    /// Largest CSV upload accepted for bulk registration, in bytes.
+    #[serde(deserialize_with = "from_str_value")]
+    pub upload_bytes: usize,
+    /// Most places one bulk registration may hold.
+    #[serde(deserialize_with = "from_str_value")]
+    pub bulk_max_places: usize,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self { body_bytes: 64 * 1024, upload_bytes: 1024 * 1024, bulk_max_places: 500 }
+    }
+}
+
+/// `[metrics]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// If set, `GET /metrics` requires `Authorization: Bearer <token>`.
+    pub token: Option<SecretString>,
+}
+
+impl Settings {
+    /// Loads defaults, then `file` if given, then overrides from `env`.
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Settings, ConfigError> {
+        let text = match file {
+            Some(path) => std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?,
+            None => String::new(),
+        };
+        let origin = file.map(|p| format!(" in {}", p.display())).unwrap_or_default();
+        Self::from_toml_and_env(&text, env).map_err(|e| match e {
+            ConfigError::Invalid { origin: o, message } if o.is_empty() => ConfigError::Invalid { origin: origin.clone(), message },
+            other => other,
+        })
+    }
+
+    /// Pure form of [`Settings::load`]: TOML text then environment overrides.
+    pub fn from_toml_and_env(toml_text: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<Settings, ConfigError> {
+        let mut table: toml::Table = toml_text.parse().map_err(|e: toml::de::Error| invalid("", e.message()))?;
+        for (name, value) in env {
+            let Some(path) = name.strip_prefix(ENV_PREFIX).filter(|rest| rest.contains(ENV_SEPARATOR)) else {
+                continue;
+            };
+            let keys: Vec<String> = path.split(ENV_SEPARATOR).map(str::to_ascii_lowercase).collect();
+            set_path(&mut table, &keys, value).map_err(|m| invalid(" (environment)", &format!("{name}: {m}")))?;
+        }
+        Settings::deserialize(toml::Value::Table(table)).map_err(|e| invalid("", e.message()))
+    }
+}
+
+fn invalid(origin: &str, message: &str) -> ConfigError {
+    ConfigError::Invalid { origin: origin.to_owned(), message: message.to_owned() }
+}
+
+fn set_path(table: &mut toml::Table, keys: &[String], value: String) -> Result<(), String> {
+    match keys {
+        [] => Err("empty name".to_owned()),
+        [last] => {
+            table.insert(last.clone(), toml::Value::String(value));
+            Ok(())
+        }
+        [first, rest @ ..] => {
+            let entry = table.entry(first.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry {
+                toml::Value::Table(inner) => set_path(inner, rest, value),
+                _ => Err(format!("{first} is not a section")),
+            }
+        }
+    }
+}
+
+/// Reads a value given either natively in TOML (`port = 8080`) or as a string (every
+/// environment override is a string).
+fn from_str_value<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    let value = toml::Value::deserialize(deserializer)?;
+    let text = match value {
+        toml::Value::String(s) => s,
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Boolean(b) => b.to_string(),
+        other => return Err(serde::de::Error::custom(format!("unexpected value {other}"))),
+    };
+    text.trim().parse().map_err(|e| serde::de::Error::custom(format!("{text:?}: {e}")))
+}
+
+fn optional_from_str_value<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    from_str_value(deserializer).map(Some)
+}
+
+/// The public base URL of the server (`https://oshirase.example.jp`, optionally with a path
+/// prefix), without a trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicBaseUrl {
+    origin: String,
+    path_prefix: String,
+}
+
+/// Why a public base URL was refused.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("public base URL must look like https://host[:port][/prefix] without query or fragment")]
+pub struct BaseUrlError;
+
+impl PublicBaseUrl {
+    /// Parses `http(s)://host[:port][/prefix]`.
+    pub fn parse(input: &str) -> Result<Self, BaseUrlError> {
+        let input = input.trim().trim_end_matches('/');
+        let (scheme, rest) = input.split_once("://").ok_or(BaseUrlError)?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return Err(BaseUrlError);
+        }
+        let (host, path) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        let host_ok = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+        let path_ok = path.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'));
+        if !host_ok || !path_ok {
+            return Err(BaseUrlError);
+        }
+        Ok(Self { origin: format!("{scheme}://{}", host.to_ascii_lowercase()), path_prefix: path.to_owned() })
+    }
+
+    /// The URL of a path on the server: `path` starts with `/`.
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{}{}", self.origin, self.path_prefix, path)
+    }
+
+    /// The URL printed in a QR code for `/C/<code>`: scheme and host upper-cased so the
+    /// whole URL stays in the QR alphanumeric set (both are case-insensitive); a path prefix
+    /// keeps its case, since paths are not.
+    pub fn qr_url(&self, path: &str) -> String {
+        format!("{}{}{}", self.origin.to_ascii_uppercase(), self.path_prefix, path)
+    }
+}
+
+impl FromStr for PublicBaseUrl {
+    type Err = BaseUrlError;
+    fn from_str(s: &str) -> Result<Self, BaseUrlError> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for PublicBaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.origin, self.path_prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_apply_without_file_or_environment() {
+        let s = Settings::from_toml_and_env("", env(&[])).expect("defaults");
+        assert_eq!(s.server.listen.port(), 8080);
+        assert_eq!(s.limits.bulk_max_places, 500);
+        assert!(s.metrics.token.is_none());
+    }
+
+    #[test]
+    fn the_file_overrides_defaults_and_the_environment_overrides_the_file() {
+        let file = "[server]\nlisten = \"0.0.0.0:9000\"\npublic_base_url = \"https://a.example.jp\"\n[limits]\nbody_bytes = 1000\n";
+        let s = Settings::from_toml_and_env(
+            file,
+            env(&[("OSHIRASE_LIMITS__BODY_BYTES", "2000"), ("OSHIRASE_SERVER__PUBLIC_BASE_URL", "https://b.example.jp/"), ("OSHIRASE_UNRELATED", "x")]),
+        )
+        .expect("valid");
+        assert_eq!(s.server.listen.port(), 9000);
+        assert_eq!(s.limits.body_bytes, 2000);
+        assert_eq!(s.server.public_base_url.map(|u| u.to_string()).as_deref(), Some("https://b.example.jp"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(Settings::from_toml_and_env("[server]\nlisen = \"x\"\n", env(&[])).is_err());
+        assert!(Settings::from_toml_and_env("", env(&[("OSHIRASE_LIMITS__BODY_BYTES", "lots")])).is_err());
+        assert!(Settings::from_toml_and_env("", env(&[("OSHIRASE_NOPE__X", "1")])).is_err());
+        assert!(Settings::from_toml_and_env("", env(&[("OSHIRASE_SERVER__PUBLIC_BASE_URL", "ftp://x")])).is_err());
+    }
+
+    #[test]
+    fn secrets_are_read_but_never_printed() {
+        let s = Settings::from_toml_and_env("", env(&[("OSHIRASE_METRICS__TOKEN", "s3cr3t-token")])).expect("valid");
+        assert_eq!(s.metrics.token.as_ref().map(|t| t.expose_secret().to_owned()), Some("s3cr3t-token".to_owned()));
+        assert!(!format!("{s:?}").contains("s3cr3t-token"));
+    }
+
+    #[test]
+    fn a_missing_file_is_a_clear_error() {
+        let err = Settings::load(Some(Path::new("/nonexistent/oshirase.toml")), env(&[])).expect_err("missing");
+        assert!(err.to_string().contains("/nonexistent/oshirase.toml"));
+    }
+
+    #[test]
+    fn public_base_urls_parse_and_build_qr_friendly_urls() {
+        let url = PublicBaseUrl::parse("HTTPS://Oshirase.Example.JP/").expect("valid");
+        assert_eq!(url.join("/c/ABC"), "https://oshirase.example.jp/c/ABC");
+        assert_eq!(url.qr_url("/C/ABC"), "HTTPS://OSHIRASE.EXAMPLE.JP/C/ABC");
+        let prefixed = PublicBaseUrl::parse("http://127.0.0.1:8080/pref").expect("valid");
+        assert_eq!(prefixed.qr_url("/C/X"), "HTTP://127.0.0.1:8080/pref/C/X");
+        for bad in ["", "example.jp", "javascript:alert(1)", "https://", "https://a.jp/?q=1", "https://a.jp/#x", "https://a b.jp"] {
+            assert_eq!(PublicBaseUrl::parse(bad), Err(BaseUrlError), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The venue's private management page, reached only through its secret link: posters to
+//! download again, and withdrawal of a place whose code must stop being accepted (R11).
+//!
+//! Architecture invariant: nothing on these pages depends on visits or cases; a venue learns
+//! nothing about who checked in or whether a positive person was there (R17).
+
+use maud::{Markup, html};
+use oshirase_common::Lang;
+
+use super::jst;
+use super::layout::page;
+use crate::store::{RegistrationRecord, VenueRecord};
+
+/// Everything the management page shows.
+#[derive(Debug)]
+pub struct ManageView<'a> {
+    /// The registration and its places.
+    pub registration: &'a RegistrationRecord,
+    /// The page's own URL (with the secret), shown once after registration to be saved.
+    pub manage_url: &'a str,
+    /// Path prefix of this registration's pages: `/manage/<secret>`.
+    pub base_path: &'a str,
+    /// True right after registering: show the "save this link" notice.
+    pub just_registered: bool,
+    /// True right after a withdrawal.
+    pub just_withdrawn: bool,
+}
+
+/// `GET /manage/{token}`.
+pub fn manage(view: &ManageView<'_>) -> Markup {
+    let active = view.registration.venues.iter().filter(|v| v.is_active()).count();
+    page(
+        "登録の管理",
+        "Manage your registration",
+        html! {
+            @if view.just_registered {
+                div.notice role="status" id="registered" {
+                    p { strong { "登録が完了しました。" } span.en lang="en" { "Registration complete." } }
+                    p { "このページのURLは、ポスターの再ダウンロードや登録の取り下げに必要です。" strong { "再発行できません" } "ので、ブックマークするか安全な場所に保存してください。他の人には教えないでください。" }
+                    p.en lang="en" { "Keep this page's address: you need it to download the poster again or withdraw the registration. It cannot be sent again. Do not share it." }
+                    p.secret id="manage-url" { (view.manage_url) }
+                }
+            }
+            @if view.just_withdrawn {
+                div.notice role="status" id="withdrawn-notice" {
+                    p { "取り下げました。そのQRコードは今後受け付けられません。掲示しているポスターを外して処分してください。" }
+                    p.en lang="en" { "Withdrawn. Its code is no longer accepted; please remove and discard its posters." }
+                }
+            }
+            div.card {
+                p { "登録日時：" (jst(view.registration.created_at)) }
+                p { "登録した場所：" (view.registration.venues.len()) "か所（受付中 " (active) "か所）" }
+                @if active > 1 {
+                    a.button href={ (view.base_path) "/posters.pdf" } id="all-posters" { "受付中のすべてのポスター（PDF）" span.en lang="en" style="color:inherit" { "All posters (PDF)" } }
+                }
+            }
+            @for venue in &view.registration.venues {
+                (place(view.base_path, venue))
+            }
+            div.card {
+                h2 { "ポスターの掲示について" span.en lang="en" { "Displaying the poster" } }
+                ul {
+                    li { "A4で印刷し、入口など来場者が読み取りやすい場所に掲示してください。白黒印刷・複数の入口への掲示もできます。" }
+                    li { "施設の外への掲示、配布、SNSへの投稿はしないでください。その場にいなかった人が読み取ると、お知らせが正しく届かなくなります。" }
+                    li { "施設・店舗の従業員の方も、来場者と同じように読み取ることができます。" }
+                    li { "同じ主催者が定期的に開くイベントは、同じQRコードを使い続けられます。" }
+                }
+            }
+        },
+    )
+}
+
+fn place(base_path: &str, venue: &VenueRecord) -> Markup {
+    let v = &venue.venue;
+    let path = format!("{base_path}/venues/{}", venue.location_id);
+    html! {
+        section.card.place data-location=(venue.location_id) {
+            h2 { (v.name) }
+            table {
+                tbody {
+                    tr { th { "状態" } td {
+                        @if let Some(at) = venue.withdrawn_at {
+                            span.status-withdrawn { "取り下げ済み（" (jst(at)) "）" }
+                        } @else {
+                            span.status-active { "受付中" }
+                        }
+                    } }
+                    tr { th { "業態" } td { (v.business_type.label(Lang::Ja)) } }
+                    tr { th { "1日あたり利用想定人数" } td { (v.daily_visitors.get()) "人" } }
+                    tr { th { "郵便番号" } td { (v.postal_code) } }
+                    tr { th { "住所" } td { (v.address) } }
+                    tr { th { "電話番号" } td { (v.phone) } }
+                    tr { th { "メールアドレス" } td { (v.email) } }
+                    tr { th { "コード" } td { code { (venue.code.grouped()) } } }
+                }
+            }
+            @if venue.is_active() {
+                p.actions {
+                    a.poster-pdf href={ (path) "/poster.pdf" } { "ポスター（A4 PDF）" }
+                    a.qr-png href={ (path) "/qr.png" } { "QRコード（PNG）" }
+                    a.qr-svg href={ (path) "/qr.svg" } { "QRコード（SVG）" }
+                }
+                p { a.withdraw href={ (path) "/withdraw" } { "この場所の登録を取り下げる" } }
+            }
+        }
+    }
+}
+
+/// `GET /manage/{token}/venues/{id}/withdraw`: asks before withdrawing.
+pub fn confirm_withdraw(base_path: &str, venue: &VenueRecord) -> Markup {
+    let action = format!("{base_path}/venues/{}/withdraw", venue.location_id);
+    page(
+        "登録の取り下げ",
+        "Withdraw a registration",
+        html! {
+            div.warning {
+                p { "「" strong { (venue.venue.name) } "」の登録を取り下げます。取り下げると、このQRコードは今後受け付けられず、元に戻せません。" }
+                p.en lang="en" { "Once withdrawn, this place's code is refused from then on. This cannot be undone." }
+            }
+            form method="post" action=(action) {
+                label { input type="checkbox" name="confirm" value="yes" required; " 取り下げることを確認しました" span.en lang="en" { "I understand" } }
+                button.danger type="submit" id="confirm-withdraw" { "取り下げる" span.en lang="en" style="color:inherit" { "Withdraw" } }
+                " "
+                a.button.secondary href=(base_path) { "戻る" }
+            }
+        },
+    )
+}

@@ -1,0 +1,12 @@
+//! The printed side of a venue's registration: the QR code residents scan and the A4 poster
+//! that carries it.
+//!
+//! [`qr`] turns a check-in URL into a grid of modules and draws it as PNG or SVG; [`pdf`]
+//! lays out the bilingual poster around the same grid with the venue's own font. Nothing
+//! here touches the database or HTTP: callers pass in the text to print and get bytes back.
+
+pub mod pdf;
+pub mod qr;
+mod wrap;
+
+pub use pdf::{PosterContent, PosterError, PosterRenderer};

@@ -1,0 +1,848 @@
+//! The A4 poster a venue prints and puts up at its entrance: a large QR code, the venue's
+//! name and short bilingual instructions, as a PDF.
+//!
+//! The poster must survive an office printer: black and grey on white only, nothing that
+//! relies on colour, the QR code about 10 cm wide with its quiet zone, and every line placed
+//! by measured glyph widths so that no venue name, however long, runs off the page. The
+//! Japanese font is read from disk once at start-up ([`PosterRenderer::load`]) and then shared
+//! by every request; krilla embeds only the glyphs a poster uses, so a PDF stays around 30 KB.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use krilla::Document;
+use krilla::color::luma;
+use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::metadata::Metadata;
+use krilla::num::NormalizedF32;
+use krilla::page::PageSettings;
+use krilla::paint::{Fill, FillRule, LineJoin, Stroke};
+use krilla::surface::Surface;
+use krilla::text::{Font, TextDirection};
+use skrifa::charmap::Charmap;
+use skrifa::instance::{LocationRef, Size};
+use skrifa::metrics::GlyphMetrics;
+use skrifa::{FontRef, GlyphId, MetadataProvider};
+
+use super::qr::{QUIET_ZONE, QrError, QrMatrix};
+use super::wrap::{Line, Measure, wrap_balanced, wrap_paragraph};
+
+/// What one poster says. Every field is printed as given (already validated and normalised
+/// by the caller); characters the font lacks print as 〓, the customary Japanese stand-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PosterContent<'a> {
+    /// The venue's name, e.g. "カフェ・ド・浦和 2階 第1会議室"; up to 80 characters fit (it
+    /// wraps onto up to 3 lines and the font shrinks as needed).
+    pub venue_name: &'a str,
+    /// The business type's Japanese label, e.g. "飲食店".
+    pub business_type: &'a str,
+    /// What the QR code encodes, e.g. "HTTP://127.0.0.1:8080/C/7K3M9QX2P4".
+    pub checkin_url: &'a str,
+    /// The venue code grouped for reading aloud, e.g. "7K3M9-QX2P4", printed under the QR.
+    pub code_grouped: &'a str,
+}
+
+/// Why a poster could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PosterError {
+    /// The font file could not be read.
+    #[error("cannot read the poster font {}: {source}", path.display())]
+    ReadFont {
+        /// The font path as configured.
+        path: PathBuf,
+        /// What the file system said.
+        source: std::io::Error,
+    },
+    /// The file was read but is not a usable TrueType/OpenType font.
+    #[error("{} is not a usable font for posters: {reason}", path.display())]
+    NotAFont {
+        /// The font path as configured.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The font has no glyph for a character every poster prints, so it is not a Japanese font.
+    #[error(
+        "the font {} has no glyph for {ch:?}, so it cannot print the Japanese poster \
+         (use a Japanese font such as IPAex Gothic)",
+        path.display()
+    )]
+    MissingGlyph {
+        /// The font path as configured.
+        path: PathBuf,
+        /// The first character the font lacks.
+        ch: char,
+    },
+    /// `a4_pdf` was called with no posters.
+    #[error("no posters were requested: a PDF needs at least one page")]
+    NoPosters,
+    /// The check-in URL cannot be made into a QR code.
+    #[error("the check-in URL cannot be made into a QR code: {0}")]
+    Qr(#[from] QrError),
+    /// The text is too long for everything to fit on one A4 page.
+    #[error("the poster text for {venue_name:?} is too long to fit on one A4 page")]
+    DoesNotFit {
+        /// The venue whose poster overflowed.
+        venue_name: String,
+    },
+    /// krilla failed to write the PDF.
+    #[error("the PDF could not be written: {0}")]
+    Pdf(String),
+}
+
+/// Draws posters with one Japanese font, parsed once at start-up. Cloning is cheap (the font
+/// is shared), and one renderer serves concurrent requests.
+#[derive(Clone)]
+pub struct PosterRenderer {
+    font: Arc<LoadedFont>,
+}
+
+impl PosterRenderer {
+    /// Reads the font at `font_path` and checks that it parses and has glyphs for Japanese
+    /// and for every fixed text on the poster.
+    pub fn load(font_path: &Path) -> Result<PosterRenderer, PosterError> {
+        let not_a_font = |reason: String| PosterError::NotAFont {
+            path: font_path.to_path_buf(),
+            reason,
+        };
+        let bytes = std::fs::read(font_path).map_err(|source| PosterError::ReadFont {
+            path: font_path.to_path_buf(),
+            source,
+        })?;
+        let bytes = Arc::new(bytes);
+        let face = FontFace::parse(&bytes).map_err(not_a_font)?;
+        if let Some(ch) = REQUIRED_TEXTS
+            .iter()
+            .flat_map(|text| text.chars())
+            .find(|&ch| !ch.is_whitespace() && !face.has_glyph(ch))
+        {
+            return Err(PosterError::MissingGlyph {
+                path: font_path.to_path_buf(),
+                ch,
+            });
+        }
+        let pdf_font = Font::new(krilla::Data::from(Arc::clone(&bytes)), 0)
+            .ok_or_else(|| not_a_font("the PDF writer cannot embed it".to_owned()))?;
+        Ok(PosterRenderer {
+            font: Arc::new(LoadedFont {
+                path: font_path.to_path_buf(),
+                bytes,
+                pdf_font,
+            }),
+        })
+    }
+
+    /// One A4 portrait page (595.276 × 841.89 pt) per poster, in order.
+    pub fn a4_pdf(&self, posters: &[PosterContent<'_>]) -> Result<Vec<u8>, PosterError> {
+        if posters.is_empty() {
+            return Err(PosterError::NoPosters);
+        }
+        let face = FontFace::parse(&self.font.bytes).map_err(|reason| PosterError::NotAFont {
+            path: self.font.path.clone(),
+            reason,
+        })?;
+        let pages = posters
+            .iter()
+            .map(|poster| layout_page(&face, poster))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut document = Document::new();
+        document.set_metadata(metadata(posters));
+        for page in &pages {
+            draw_page(&mut document, &self.font.pdf_font, page)?;
+        }
+        document
+            .finish()
+            .map_err(|error| PosterError::Pdf(error.to_string()))
+    }
+}
+
+impl fmt::Debug for PosterRenderer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PosterRenderer")
+            .field("font_path", &self.font.path)
+            .field("font_bytes", &self.font.bytes.len())
+            .finish()
+    }
+}
+
+/// A4 portrait, in PDF points (1/72 inch).
+const PAGE_WIDTH: f32 = 595.276;
+const PAGE_HEIGHT: f32 = 841.89;
+/// Left and right margin; office printers cannot print the outer ~5 mm.
+const MARGIN_X: f32 = 42.0;
+const CONTENT_WIDTH: f32 = PAGE_WIDTH - 2.0 * MARGIN_X;
+/// Where the stacked blocks may start and must end.
+const CONTENT_TOP: f32 = 34.0;
+const FOOTER_BASELINE: f32 = PAGE_HEIGHT - 26.0;
+const CONTENT_BOTTOM: f32 = FOOTER_BASELINE - 20.0;
+
+/// Widths tried for the QR code including its quiet zone, largest first: 10 cm down to
+/// 9.2 cm. Only a very long venue name pushes it below the first.
+const QR_SIDES: [f32; 4] = [283.0, 276.0, 269.0, 261.0];
+/// Gap between the quiet zone and the thin grey frame around it.
+const FRAME_GAP: f32 = 6.0;
+
+/// Text shades (0 black, 255 white). Dark grey stays crisp on a monochrome laser printer.
+const BLACK: u8 = 0;
+const DARK_GREY: u8 = 64;
+const FRAME_GREY: u8 = 150;
+const WHITE: u8 = 255;
+
+const HEADING: &str = "来店・来場時に QRコードを読み取ってください";
+const HEADING_EN: &str = "Please scan this QR code when you arrive";
+const STEPS: [(&str, &str); 3] = [
+    (
+        "LINEアプリ、またはスマートフォンのカメラ・QRコードリーダーで読み取ってください。",
+        "Scan with LINE, your phone's camera or any QR reader.",
+    ),
+    (
+        "来店・来場のたびに読み取ってください。1日に何度でも、それぞれ記録されます。",
+        "Scan at every visit; each visit is recorded separately.",
+    ),
+    (
+        "同じ時間帯に同じ場所で陽性の方がいた場合、保健所の判断によりLINEでお知らせが届きます。",
+        "If a person who tested positive was here at the same time, LINE may notify you at \
+         the health centre's discretion.",
+    ),
+];
+const WARNING: &str = "このQRコードは施設・会場の中にだけ掲示してください。\
+                       施設の外への掲示や配布、SNSへの投稿はしないでください。";
+const WARNING_EN: &str = "Display this code inside the venue only. Do not post it outside, \
+                          hand it out or share it online.";
+const FOOTER: &str = "oshirase — 接触確認のお知らせサービス";
+const CODE_LABEL: &str = "コード: ";
+const BUSINESS_TYPE_LABEL: &str = "業種: ";
+const TITLE_SUFFIX: &str = " — QRコード掲示用ポスター";
+/// Printed in place of a character the font has no glyph for (the geta mark, 〓).
+const SUBSTITUTE: char = '〓';
+
+/// Text every poster prints, checked against the font at load time so that a wrong font is
+/// caught at start-up instead of printing empty boxes.
+const REQUIRED_TEXTS: [&str; 14] = [
+    "あ漢〓0123456789",
+    HEADING,
+    HEADING_EN,
+    STEPS[0].0,
+    STEPS[0].1,
+    STEPS[1].0,
+    STEPS[1].1,
+    STEPS[2].0,
+    STEPS[2].1,
+    WARNING,
+    WARNING_EN,
+    FOOTER,
+    CODE_LABEL,
+    BUSINESS_TYPE_LABEL,
+];
+
+/// The font file, kept once for measuring (skrifa) and once parsed for the PDF writer
+/// (krilla); both share the same bytes.
+struct LoadedFont {
+    path: PathBuf,
+    bytes: Arc<Vec<u8>>,
+    pdf_font: Font,
+}
+
+/// Glyph lookups and metrics for measuring text, borrowed from the font bytes.
+struct FontFace<'a> {
+    charmap: Charmap<'a>,
+    glyph_metrics: GlyphMetrics<'a>,
+    units_per_em: f32,
+    /// Distance from the baseline to the top and bottom of the glyph box, in ems.
+    ascent_em: f32,
+    descent_em: f32,
+}
+
+impl<'a> FontFace<'a> {
+    fn parse(bytes: &'a [u8]) -> Result<FontFace<'a>, String> {
+        let font = FontRef::from_index(bytes, 0).map_err(|error| error.to_string())?;
+        let charmap = font.charmap();
+        if !charmap.has_map() {
+            return Err("it has no Unicode character map".to_owned());
+        }
+        let metrics = font.metrics(Size::unscaled(), LocationRef::default());
+        if metrics.units_per_em == 0 {
+            return Err("it has no valid units-per-em (head table)".to_owned());
+        }
+        let units_per_em = f32::from(metrics.units_per_em);
+        let (ascent_em, descent_em) = if metrics.ascent > 0.0 {
+            (
+                metrics.ascent / units_per_em,
+                metrics.descent.abs() / units_per_em,
+            )
+        } else {
+            (0.88, 0.12)
+        };
+        Ok(FontFace {
+            charmap,
+            glyph_metrics: font.glyph_metrics(Size::unscaled(), LocationRef::default()),
+            units_per_em,
+            ascent_em,
+            descent_em,
+        })
+    }
+
+    fn glyph(&self, ch: char) -> Option<GlyphId> {
+        self.charmap.map(ch).filter(|&glyph| glyph != GlyphId::NOTDEF)
+    }
+
+    fn has_glyph(&self, ch: char) -> bool {
+        self.glyph(ch).is_some()
+    }
+
+    /// `text` with white space made plain spaces, control characters dropped and characters
+    /// the font lacks replaced by [`SUBSTITUTE`].
+    fn printable(&self, text: &str) -> String {
+        text.chars()
+            .filter(|ch| !ch.is_control() || ch.is_whitespace())
+            .map(|ch| match ch {
+                ch if ch.is_whitespace() => ' ',
+                ch if self.has_glyph(ch) => ch,
+                _ => SUBSTITUTE,
+            })
+            .collect()
+    }
+}
+
+impl Measure for FontFace<'_> {
+    fn advance_em(&self, ch: char) -> f32 {
+        let glyph = self.glyph(ch).unwrap_or(GlyphId::NOTDEF);
+        self.glyph_metrics.advance_width(glyph).unwrap_or(0.0) / self.units_per_em
+    }
+}
+
+/// Something drawn on the page, positioned in pt from the page's top-left corner.
+#[derive(Debug, Clone, PartialEq)]
+enum Mark {
+    Text(TextMark),
+    /// A stroked rectangle outline; the stroke is centred on `area`'s edges.
+    Frame {
+        area: Area,
+        line_width: f32,
+        shade: u8,
+    },
+    /// A filled circle.
+    Disc {
+        centre_x: f32,
+        centre_y: f32,
+        radius: f32,
+        shade: u8,
+    },
+    /// The QR code; `area` is the square including the quiet zone.
+    Qr { area: Area, matrix: QrMatrix },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct TextMark {
+    x: f32,
+    baseline: f32,
+    size: f32,
+    /// Measured width in pt.
+    width: f32,
+    /// Distance from the baseline to the top and bottom of the glyph box, in pt.
+    ascent: f32,
+    descent: f32,
+    text: String,
+    shade: u8,
+    weight: Weight,
+}
+
+/// IPAex Gothic has a single weight; bold is imitated by stroking the glyph outlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Weight {
+    Regular,
+    Bold,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Area {
+    x: f32,
+    y: f32,
+    width: f32,
+    height: f32,
+}
+
+impl Mark {
+    fn moved_down(self, dy: f32) -> Mark {
+        match self {
+            Mark::Text(text) => Mark::Text(TextMark {
+                baseline: text.baseline + dy,
+                ..text
+            }),
+            Mark::Frame {
+                area,
+                line_width,
+                shade,
+            } => Mark::Frame {
+                area: area.moved_down(dy),
+                line_width,
+                shade,
+            },
+            Mark::Disc {
+                centre_x,
+                centre_y,
+                radius,
+                shade,
+            } => Mark::Disc {
+                centre_x,
+                centre_y: centre_y + dy,
+                radius,
+                shade,
+            },
+            Mark::Qr { area, matrix } => Mark::Qr {
+                area: area.moved_down(dy),
+                matrix,
+            },
+        }
+    }
+}
+
+impl Area {
+    fn moved_down(self, dy: f32) -> Area {
+        Area {
+            y: self.y + dy,
+            ..self
+        }
+    }
+}
+
+/// Everything drawn on one page.
+#[derive(Debug, Clone, PartialEq)]
+struct PageLayout {
+    marks: Vec<Mark>,
+}
+
+/// A horizontal band of the page, laid out from its own top (y = 0).
+#[derive(Debug, Default)]
+struct Block {
+    marks: Vec<Mark>,
+    height: f32,
+}
+
+/// How a run of lines is set.
+#[derive(Debug, Clone, Copy)]
+struct Style {
+    size: f32,
+    /// Line pitch as a multiple of the size.
+    leading: f32,
+    shade: u8,
+    weight: Weight,
+}
+
+impl Style {
+    const fn new(size: f32, leading: f32, shade: u8, weight: Weight) -> Style {
+        Style {
+            size,
+            leading,
+            shade,
+            weight,
+        }
+    }
+
+    fn line_height(self) -> f32 {
+        self.size * self.leading
+    }
+}
+
+const HEADING_STYLE: Style = Style::new(30.0, 1.3, BLACK, Weight::Bold);
+const HEADING_EN_STYLE: Style = Style::new(13.0, 1.35, DARK_GREY, Weight::Regular);
+const LABEL_STYLE: Style = Style::new(12.0, 1.4, DARK_GREY, Weight::Regular);
+const CODE_STYLE: Style = Style::new(11.0, 1.4, DARK_GREY, Weight::Regular);
+const STEP_STYLE: Style = Style::new(12.5, 1.5, BLACK, Weight::Regular);
+const STEP_EN_STYLE: Style = Style::new(9.5, 1.4, DARK_GREY, Weight::Regular);
+const WARNING_STYLE: Style = Style::new(13.0, 1.5, BLACK, Weight::Bold);
+const WARNING_EN_STYLE: Style = Style::new(9.5, 1.4, DARK_GREY, Weight::Regular);
+const FOOTER_STYLE: Style = Style::new(8.5, 1.3, DARK_GREY, Weight::Regular);
+const STEP_NUMBER_STYLE: Style = Style::new(12.0, 1.0, WHITE, Weight::Bold);
+
+/// Venue name sizes, largest first, with the most lines each may take: a name keeps a large
+/// size on two lines before it is allowed a third.
+const VENUE_NAME_FITS: [(f32, usize); 12] = [
+    (26.0, 2),
+    (24.0, 2),
+    (22.0, 2),
+    (20.0, 2),
+    (22.0, 3),
+    (20.0, 3),
+    (18.0, 3),
+    (17.0, 3),
+    (16.0, 3),
+    (15.0, 3),
+    (14.0, 3),
+    (13.0, 3),
+];
+const VENUE_NAME_LEADING: f32 = 1.25;
+
+/// Minimum space between consecutive blocks; spare height is shared out on top of these.
+const MIN_GAP: f32 = 14.0;
+/// The most spare height any one gap receives; the rest centres the stack on the page.
+const MAX_EXTRA_GAP: f32 = 22.0;
+
+fn layout_page(face: &FontFace<'_>, content: &PosterContent<'_>) -> Result<PageLayout, PosterError> {
+    let matrix = QrMatrix::encode(content.checkin_url)?;
+    let venue_name = face.printable(content.venue_name);
+    let code = face.printable(content.code_grouped);
+    let business_type = face.printable(content.business_type);
+    for qr_side in QR_SIDES {
+        let blocks = vec![
+            heading_block(face),
+            venue_block(face, &venue_name, &business_type),
+            qr_block(face, &matrix, qr_side, &code),
+            steps_block(face),
+            warning_block(face),
+        ];
+        if let Some(mut marks) = stack(blocks) {
+            marks.push(footer(face));
+            return Ok(PageLayout { marks });
+        }
+    }
+    Err(PosterError::DoesNotFit {
+        venue_name: content.venue_name.to_owned(),
+    })
+}
+
+/// Places the blocks top to bottom between [`CONTENT_TOP`] and [`CONTENT_BOTTOM`], sharing
+/// out the spare height; `None` if they do not fit.
+fn stack(blocks: Vec<Block>) -> Option<Vec<Mark>> {
+    let gaps = blocks.len().saturating_sub(1) as f32;
+    let needed: f32 = blocks.iter().map(|b| b.height).sum::<f32>() + gaps * MIN_GAP;
+    let spare = (CONTENT_BOTTOM - CONTENT_TOP) - needed;
+    if spare < 0.0 {
+        return None;
+    }
+    let extra = (spare / (gaps + 2.0)).min(MAX_EXTRA_GAP);
+    let mut y = CONTENT_TOP + (spare - extra * gaps) / 2.0;
+    let mut marks = Vec::new();
+    for block in blocks {
+        marks.extend(block.marks.into_iter().map(|mark| mark.moved_down(y)));
+        y += block.height + MIN_GAP + extra;
+    }
+    Some(marks)
+}
+
+fn heading_block(face: &FontFace<'_>) -> Block {
+    let mut block = Block::default();
+    let lines = wrap_balanced(HEADING, CONTENT_WIDTH / HEADING_STYLE.size, face);
+    block.centred_lines(face, &lines, HEADING_STYLE);
+    block.height += 4.0;
+    let english = wrap_balanced(HEADING_EN, CONTENT_WIDTH / HEADING_EN_STYLE.size, face);
+    block.centred_lines(face, &english, HEADING_EN_STYLE);
+    block
+}
+
+fn venue_block(face: &FontFace<'_>, venue_name: &str, business_type: &str) -> Block {
+    let mut block = Block::default();
+    let (lines, style) = fit_venue_name(face, venue_name);
+    block.centred_lines(face, &lines, style);
+    block.height += 4.0;
+    let label = format!("{BUSINESS_TYPE_LABEL}{business_type}");
+    let label_lines = wrap_balanced(&label, CONTENT_WIDTH / LABEL_STYLE.size, face);
+    block.centred_lines(face, &label_lines, LABEL_STYLE);
+    block
+}
+
+/// The largest size at which the name takes few enough lines (see [`VENUE_NAME_FITS`]);
+/// failing that, the smallest size with however many lines it needs.
+fn fit_venue_name(face: &FontFace<'_>, venue_name: &str) -> (Vec<Line>, Style) {
+    let style = |size| Style::new(size, VENUE_NAME_LEADING, BLACK, Weight::Bold);
+    let mut smallest = (Vec::new(), style(VENUE_NAME_FITS[0].0));
+    for (size, max_lines) in VENUE_NAME_FITS {
+        let lines = wrap_balanced(venue_name, CONTENT_WIDTH / size, face);
+        if lines.len() <= max_lines {
+            return (lines, style(size));
+        }
+        smallest = (lines, style(size));
+    }
+    smallest
+}
+
+fn qr_block(face: &FontFace<'_>, matrix: &QrMatrix, qr_side: f32, code: &str) -> Block {
+    let mut block = Block::default();
+    let frame_side = qr_side + 2.0 * FRAME_GAP;
+    let frame = Area {
+        x: (PAGE_WIDTH - frame_side) / 2.0,
+        y: 0.0,
+        width: frame_side,
+        height: frame_side,
+    };
+    block.marks.push(Mark::Frame {
+        area: frame,
+        line_width: 0.75,
+        shade: FRAME_GREY,
+    });
+    block.marks.push(Mark::Qr {
+        area: Area {
+            x: frame.x + FRAME_GAP,
+            y: FRAME_GAP,
+            width: qr_side,
+            height: qr_side,
+        },
+        matrix: matrix.clone(),
+    });
+    block.height = frame_side + 4.0;
+    let label = format!("{CODE_LABEL}{code}");
+    let lines = wrap_balanced(&label, CONTENT_WIDTH / CODE_STYLE.size, face);
+    block.centred_lines(face, &lines, CODE_STYLE);
+    block
+}
+
+/// Left edge of the step texts, leaving room for the numbered disc.
+const STEP_INDENT: f32 = 32.0;
+const STEP_DISC_RADIUS: f32 = 11.0;
+
+fn steps_block(face: &FontFace<'_>) -> Block {
+    let mut block = Block::default();
+    let text_x = MARGIN_X + STEP_INDENT;
+    let text_width = CONTENT_WIDTH - STEP_INDENT;
+    for (index, (japanese, english)) in STEPS.iter().enumerate() {
+        if index > 0 {
+            block.height += 7.0;
+        }
+        let first_line_middle = block.height + STEP_STYLE.line_height() / 2.0;
+        block.number_disc(face, index + 1, first_line_middle);
+        let lines = wrap_paragraph(japanese, text_width / STEP_STYLE.size, face);
+        block.left_lines(face, text_x, &lines, STEP_STYLE);
+        let lines = wrap_paragraph(english, text_width / STEP_EN_STYLE.size, face);
+        block.left_lines(face, text_x, &lines, STEP_EN_STYLE);
+    }
+    block
+}
+
+/// Border and inner padding of the warning box.
+const WARNING_BORDER: f32 = 2.5;
+const WARNING_PADDING: f32 = 12.0;
+
+fn warning_block(face: &FontFace<'_>) -> Block {
+    let mut block = Block::default();
+    let inset = WARNING_BORDER + WARNING_PADDING;
+    let text_x = MARGIN_X + inset;
+    let text_width = CONTENT_WIDTH - 2.0 * inset;
+    block.height = inset - 2.0;
+    let lines = wrap_paragraph(WARNING, text_width / WARNING_STYLE.size, face);
+    block.left_lines(face, text_x, &lines, WARNING_STYLE);
+    let lines = wrap_paragraph(WARNING_EN, text_width / WARNING_EN_STYLE.size, face);
+    block.left_lines(face, text_x, &lines, WARNING_EN_STYLE);
+    block.height += inset - 2.0;
+    let half = WARNING_BORDER / 2.0;
+    block.marks.push(Mark::Frame {
+        area: Area {
+            x: MARGIN_X + half,
+            y: half,
+            width: CONTENT_WIDTH - WARNING_BORDER,
+            height: block.height - WARNING_BORDER,
+        },
+        line_width: WARNING_BORDER,
+        shade: BLACK,
+    });
+    block
+}
+
+fn footer(face: &FontFace<'_>) -> Mark {
+    let width = face.width_em(FOOTER) * FOOTER_STYLE.size;
+    Mark::Text(text_mark(
+        face,
+        (PAGE_WIDTH - width) / 2.0,
+        FOOTER_BASELINE,
+        FOOTER.to_owned(),
+        FOOTER_STYLE,
+    ))
+}
+
+impl Block {
+    /// Appends lines centred on the page.
+    fn centred_lines(&mut self, face: &FontFace<'_>, lines: &[Line], style: Style) {
+        for line in lines {
+            let x = (PAGE_WIDTH - line.width_em * style.size) / 2.0;
+            self.push_line(face, x, line, style);
+        }
+    }
+
+    /// Appends lines starting at `x`.
+    fn left_lines(&mut self, face: &FontFace<'_>, x: f32, lines: &[Line], style: Style) {
+        for line in lines {
+            self.push_line(face, x, line, style);
+        }
+    }
+
+    /// Appends one line, its glyph box centred in a line box of the style's line height.
+    fn push_line(&mut self, face: &FontFace<'_>, x: f32, line: &Line, style: Style) {
+        let glyph_box = (face.ascent_em + face.descent_em) * style.size;
+        let baseline =
+            self.height + (style.line_height() - glyph_box) / 2.0 + face.ascent_em * style.size;
+        self.marks.push(Mark::Text(text_mark(
+            face,
+            x,
+            baseline,
+            line.text.clone(),
+            style,
+        )));
+        self.height += style.line_height();
+    }
+
+    /// A black disc with a white step number, centred on `middle_y` beside the step text.
+    fn number_disc(&mut self, face: &FontFace<'_>, number: usize, middle_y: f32) {
+        let centre_x = MARGIN_X + STEP_DISC_RADIUS;
+        self.marks.push(Mark::Disc {
+            centre_x,
+            centre_y: middle_y,
+            radius: STEP_DISC_RADIUS,
+            shade: BLACK,
+        });
+        let digits = number.to_string();
+        let style = STEP_NUMBER_STYLE;
+        let width = face.width_em(&digits) * style.size;
+        // Digits are about 0.7 em tall: centre them optically on the disc.
+        let baseline = middle_y + 0.36 * style.size;
+        self.marks.push(Mark::Text(text_mark(
+            face,
+            centre_x - width / 2.0,
+            baseline,
+            digits,
+            style,
+        )));
+    }
+}
+
+fn text_mark(face: &FontFace<'_>, x: f32, baseline: f32, text: String, style: Style) -> TextMark {
+    TextMark {
+        x,
+        baseline,
+        size: style.size,
+        width: face.width_em(&text) * style.size,
+        ascent: face.ascent_em * style.size,
+        descent: face.descent_em * style.size,
+        text,
+        shade: style.shade,
+        weight: style.weight,
+    }
+}
+
+fn metadata(posters: &[PosterContent<'_>]) -> Metadata {
+    let first = posters.first().map_or("", |p| p.venue_name);
+    let others = posters.iter().filter(|p| p.venue_name != first).count();
+    let name = if others == 0 {
+        first.to_owned()
+    } else {
+        format!("{first} ほか{others}件")
+    };
+    Metadata::new()
+        .title(format!("{name}{TITLE_SUFFIX}"))
+        .language("ja".to_owned())
+        .creator("oshirase".to_owned())
+}
+
+fn draw_page(document: &mut Document, font: &Font, layout: &PageLayout) -> Result<(), PosterError> {
+    let settings = PageSettings::from_wh(PAGE_WIDTH, PAGE_HEIGHT)
+        .ok_or_else(|| PosterError::Pdf("invalid page size".to_owned()))?;
+    let mut page = document.start_page_with(settings);
+    let mut surface = page.surface();
+    for mark in &layout.marks {
+        draw_mark(&mut surface, font, mark);
+    }
+    surface.finish();
+    page.finish();
+    Ok(())
+}
+
+fn draw_mark(surface: &mut Surface<'_>, font: &Font, mark: &Mark) {
+    match mark {
+        Mark::Text(text) => draw_text(surface, font, text),
+        Mark::Frame {
+            area,
+            line_width,
+            shade,
+        } => {
+            let mut builder = PathBuilder::new();
+            push_area(&mut builder, *area);
+            surface.set_fill(None);
+            surface.set_stroke(Some(Stroke {
+                paint: luma::Color::new(*shade).into(),
+                width: *line_width,
+                ..Stroke::default()
+            }));
+            draw_built(surface, builder);
+        }
+        Mark::Disc {
+            centre_x,
+            centre_y,
+            radius,
+            shade,
+        } => {
+            let mut builder = PathBuilder::new();
+            push_circle(&mut builder, *centre_x, *centre_y, *radius);
+            fill_only(surface, *shade);
+            draw_built(surface, builder);
+        }
+        Mark::Qr { area, matrix } => {
+            let module = area.width / matrix.width_with_quiet_zone() as f32;
+            let mut builder = PathBuilder::new();
+            for (row, start_x, len) in matrix.dark_runs() {
+                push_area(
+                    &mut builder,
+                    Area {
+                        x: area.x + (start_x + QUIET_ZONE) as f32 * module,
+                        y: area.y + (row + QUIET_ZONE) as f32 * module,
+                        width: len as f32 * module,
+                        height: module,
+                    },
+                );
+            }
+            fill_only(surface, BLACK);
+            draw_built(surface, builder);
+        }
+    }
+}
+
+fn draw_text(surface: &mut Surface<'_>, font: &Font, text: &TextMark) {
+    fill_only(surface, text.shade);
+    if text.weight == Weight::Bold {
+        surface.set_stroke(Some(Stroke {
+            paint: luma::Color::new(text.shade).into(),
+            width: text.size * 0.035,
+            line_join: LineJoin::Round,
+            ..Stroke::default()
+        }));
+    }
+    surface.draw_text(
+        Point::from_xy(text.x, text.baseline),
+        font.clone(),
+        text.size,
+        &text.text,
+        false,
+        TextDirection::LeftToRight,
+    );
+}
+
+fn fill_only(surface: &mut Surface<'_>, shade: u8) {
+    surface.set_stroke(None);
+    surface.set_fill(Some(Fill {
+        paint: luma::Color::new(shade).into(),
+        opacity: NormalizedF32::ONE,
+        rule: FillRule::NonZero,
+    }));
+}
+
+fn draw_built(surface: &mut Surface<'_>, builder: PathBuilder) {
+    if let Some(path) = builder.finish() {
+        surface.draw_path(&path);
+    }
+}
+
+fn push_area(builder: &mut PathBuilder, area: Area) {
+    if let Some(rect) = Rect::from_xywh(area.x, area.y, area.width, area.height) {
+        builder.push_rect(rect);
+    }
+}
+
+/// A circle from four cubic Bézier quarter arcs.
+fn push_circle(builder: &mut PathBuilder, cx: f32, cy: f32, r: f32) {
+    const KAPPA: f32 = 0.552_284_8;
+    let k = r * KAPPA;
+    builder.move_to(cx + r, cy);
+    builder.cubic_to(cx + r, cy + k, cx + k, cy + r, cx, cy + r);
+    builder.cubic_to(cx - k, cy + r, cx - r, cy + k, cx - r, cy);
+    builder.cubic_to(cx - r, cy - k, cx - k, cy - r, cx, cy - r);
+    builder.cubic_to(cx + k, cy - r, cx + r, cy - k, cx + r, cy);
+    builder.close();
+}

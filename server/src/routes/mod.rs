@@ -1,0 +1,80 @@
+//! URL → handler. [`app`] builds the whole router from an [`AppState`]; each area has its
+//! own file and `router()`:
+//!
+//! | area | file | paths |
+//! |---|---|---|
+//! | health and metrics | `health.rs` | `/healthz`, `/readyz`, `/metrics` |
+//! | registration pages | `register.rs` | `/`, `/venues/new`, `/venues`, `/venues/bulk…` |
+//! | venue management | `manage.rs` | `/manage/{token}…` (posters, withdrawal) |
+//! | JSON API | `api.rs` | `/api/v1/…` |
+//! | scanned codes | `checkin.rs` | `/c/{code}`, `/C/{code}` |
+
+pub mod api;
+pub mod checkin;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod manage;
+pub mod register;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
+use secrecy::SecretString;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::config::{LimitSettings, PublicBaseUrl};
+use crate::metrics::Metrics;
+use crate::poster::PosterRenderer;
+use crate::store::Store;
+
+/// Everything handlers share. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Poster renderer with its font loaded.
+    pub posters: PosterRenderer,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// The URL residents reach the server at.
+    pub base_url: PublicBaseUrl,
+    /// Request limits.
+    pub limits: LimitSettings,
+    /// Bearer token required by `/metrics`, if any.
+    pub metrics_token: Option<SecretString>,
+}
+
+/// Only our own origin; no scripts at all; inline styles (the one stylesheet).
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.limits.body_bytes;
+    Router::new()
+        .merge(health::router())
+        .merge(register::router(state.limits.upload_bytes))
+        .merge(manage::router())
+        .merge(api::router(state.limits.upload_bytes))
+        .merge(checkin::router())
+        .fallback(|| async { error::PageError::NotFound })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state.metrics), crate::metrics::track))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(HeaderName::from_static("x-frame-options"), HeaderValue::from_static("DENY")))
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            // The matched route, never the raw path: paths can hold management secrets.
+            let route = req.extensions().get::<axum::extract::MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+            tracing::info_span!("request", method = %req.method(), route)
+        }))
+        .with_state(state)
+}
+
+/// Headers that keep responses holding secrets out of caches.
+pub fn no_store() -> [(HeaderName, HeaderValue); 1] {
+    [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]
+}

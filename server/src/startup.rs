@@ -1,0 +1,82 @@
+//! Turning settings into a running server: open the store, load the poster font, bind the
+//! socket, serve until told to stop. Kept out of `main.rs` so tests can start the same thing.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::config::{PublicBaseUrl, Settings};
+use crate::metrics::Metrics;
+use crate::poster::PosterRenderer;
+use crate::routes::{AppState, app};
+use crate::store::SqliteStore;
+
+/// A server bound to its socket, ready to run.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens everything the settings name. Fails with a message saying which part failed.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let store = SqliteStore::open(&settings.database.path).with_context(|| format!("opening database {}", settings.database.path.display()))?;
+        let posters = PosterRenderer::load(&settings.poster.font_path).context("loading the poster font")?;
+        let listener = TcpListener::bind(settings.server.listen).await.with_context(|| format!("binding {}", settings.server.listen))?;
+        let local = listener.local_addr()?;
+        let base_url = match settings.server.public_base_url {
+            Some(url) => url,
+            None => PublicBaseUrl::parse(&format!("http://{local}")).map_err(|e| anyhow::anyhow!("{e}"))?,
+        };
+        let state = AppState {
+            store: Arc::new(store),
+            posters,
+            metrics: Arc::new(Metrics::default()),
+            base_url,
+            limits: settings.limits,
+            metrics_token: settings.metrics.token,
+        };
+        Ok(Application { listener, state })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The public URL of the server.
+    pub fn base_url(&self) -> &PublicBaseUrl {
+        &self.state.base_url
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(self.listener, app(self.state)).with_graceful_shutdown(shutdown).await.context("serving HTTP")
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,393 @@
+//! The SQLite backend: one file in WAL mode, one writer connection and a small pool of
+//! reader connections. Every query runs in `spawn_blocking`, so a slow disk never stalls
+//! the async runtime.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use oshirase_common::{Address, BusinessType, DailyVisitors, Email, LocationId, NewVenue, PhoneNumber, PostalCode, VenueCode, VenueName};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use time::OffsetDateTime;
+
+use super::migrations::migrate;
+use super::{NewRegistration, RegistrationRecord, Store, StoreError, VenueRecord, Withdrawal};
+use crate::secrets::TokenHash;
+
+/// Most idle reader connections kept open.
+const MAX_IDLE_READERS: usize = 8;
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.inner.path).finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and its folder, and migrates it.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Task(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        let mut writer = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        migrate(&mut writer)?;
+        Ok(SqliteStore { inner: Arc::new(Inner { path: path.to_owned(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) }) })
+    }
+
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || {
+            let mut conn = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut conn)
+        })
+        .await
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || {
+            let idle = inner.readers.lock().unwrap_or_else(PoisonError::into_inner).pop();
+            let conn = match idle {
+                Some(conn) => conn,
+                None => open_connection(&inner.path, OpenFlags::SQLITE_OPEN_READ_ONLY)?,
+            };
+            let result = f(&conn);
+            let mut readers = inner.readers.lock().unwrap_or_else(PoisonError::into_inner);
+            if readers.len() < MAX_IDLE_READERS {
+                readers.push(conn);
+            }
+            result
+        })
+        .await
+    }
+}
+
+async fn run_blocking<T, F>(f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Task(e.to_string()))?
+}
+
+fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // FULL: a registration the server confirmed survives a power cut, not only a crash.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+fn millis(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn from_millis(ms: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|e| StoreError::Corrupt(format!("timestamp {ms}: {e}")))
+}
+
+fn unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+const VENUE_COLUMNS: &str = "location_id, code, registration_id, business_type, daily_visitors, name, postal_code, address, phone, email, created_at_ms, withdrawn_at_ms";
+
+/// The raw columns of a `venues` row, read before parsing.
+struct VenueRow {
+    location_id: String,
+    code: String,
+    registration_id: i64,
+    business_type: String,
+    daily_visitors: u32,
+    name: String,
+    postal_code: String,
+    address: String,
+    phone: String,
+    email: String,
+    created_at_ms: i64,
+    withdrawn_at_ms: Option<i64>,
+}
+
+impl VenueRow {
+    fn read(row: &Row<'_>) -> rusqlite::Result<VenueRow> {
+        Ok(VenueRow {
+            location_id: row.get(0)?,
+            code: row.get(1)?,
+            registration_id: row.get(2)?,
+            business_type: row.get(3)?,
+            daily_visitors: row.get(4)?,
+            name: row.get(5)?,
+            postal_code: row.get(6)?,
+            address: row.get(7)?,
+            phone: row.get(8)?,
+            email: row.get(9)?,
+            created_at_ms: row.get(10)?,
+            withdrawn_at_ms: row.get(11)?,
+        })
+    }
+
+    fn parse(self) -> Result<VenueRecord, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("venue {}: bad {what}", self.location_id));
+        let venue = NewVenue {
+            business_type: BusinessType::parse(&self.business_type).ok_or_else(|| corrupt("business_type"))?,
+            daily_visitors: DailyVisitors::from_stored(self.daily_visitors).map_err(|_| corrupt("daily_visitors"))?,
+            name: VenueName::parse(&self.name).map_err(|_| corrupt("name"))?,
+            postal_code: PostalCode::parse(&self.postal_code).map_err(|_| corrupt("postal_code"))?,
+            address: Address::parse(&self.address).map_err(|_| corrupt("address"))?,
+            phone: PhoneNumber::parse(&self.phone).map_err(|_| corrupt("phone"))?,
+            email: Email::parse(&self.email).map_err(|_| corrupt("email"))?,
+        };
+        Ok(VenueRecord {
+            location_id: LocationId::parse(&self.location_id).map_err(|_| corrupt("location_id"))?,
+            code: VenueCode::parse(&self.code).map_err(|_| corrupt("code"))?,
+            registration_id: self.registration_id,
+            venue,
+            created_at: from_millis(self.created_at_ms)?,
+            withdrawn_at: self.withdrawn_at_ms.map(from_millis).transpose()?,
+        })
+    }
+}
+
+fn load_registration(conn: &Connection, id: i64, created_at_ms: i64) -> Result<RegistrationRecord, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {VENUE_COLUMNS} FROM venues WHERE registration_id = ?1 ORDER BY position"))?;
+    let rows = stmt.query_map([id], VenueRow::read)?.collect::<Result<Vec<_>, _>>()?;
+    let venues = rows.into_iter().map(VenueRow::parse).collect::<Result<Vec<_>, _>>()?;
+    Ok(RegistrationRecord { id, created_at: from_millis(created_at_ms)?, venues })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(|_| ())?)).await
+    }
+
+    async fn create_registration(&self, registration: NewRegistration) -> Result<RegistrationRecord, StoreError> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let created = millis(registration.created_at);
+            tx.execute(
+                "INSERT INTO registrations (manage_token_hash, created_at_ms) VALUES (?1, ?2)",
+                params![registration.token_hash.0.as_slice(), created],
+            )
+            .map_err(|e| if unique_violation(&e) { StoreError::Conflict("manage token".into()) } else { e.into() })?;
+            let id = tx.last_insert_rowid();
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO venues (location_id, code, registration_id, position, business_type, daily_visitors, name, postal_code, address, phone, email, created_at_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )?;
+                for (position, place) in registration.venues.iter().enumerate() {
+                    let v = &place.venue;
+                    insert
+                        .execute(params![
+                            place.location_id.as_str(),
+                            place.code.as_str(),
+                            id,
+                            i64::try_from(position).unwrap_or(i64::MAX),
+                            v.business_type.key(),
+                            v.daily_visitors.get(),
+                            v.name.as_str(),
+                            v.postal_code.digits(),
+                            v.address.as_str(),
+                            v.phone.digits(),
+                            v.email.as_str(),
+                            created,
+                        ])
+                        .map_err(|e| if unique_violation(&e) { StoreError::Conflict("location id or code".into()) } else { e.into() })?;
+                }
+            }
+            let record = load_registration(&tx, id, created)?;
+            tx.commit()?;
+            Ok(record)
+        })
+        .await
+    }
+
+    async fn registration_by_token(&self, hash: TokenHash) -> Result<Option<RegistrationRecord>, StoreError> {
+        self.read(move |conn| {
+            let found: Option<(i64, i64)> = conn
+                .query_row("SELECT id, created_at_ms FROM registrations WHERE manage_token_hash = ?1", [hash.0.as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            found.map(|(id, created)| load_registration(conn, id, created)).transpose()
+        })
+        .await
+    }
+
+    async fn venue_by_code(&self, code: VenueCode) -> Result<Option<VenueRecord>, StoreError> {
+        self.read(move |conn| {
+            let row = conn
+                .query_row(&format!("SELECT {VENUE_COLUMNS} FROM venues WHERE code = ?1"), [code.as_str()], VenueRow::read)
+                .optional()?;
+            row.map(VenueRow::parse).transpose()
+        })
+        .await
+    }
+
+    async fn withdraw_venue(&self, registration_id: i64, location_id: LocationId, at: OffsetDateTime) -> Result<Withdrawal, StoreError> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let state: Option<Option<i64>> = tx
+                .query_row(
+                    "SELECT withdrawn_at_ms FROM venues WHERE registration_id = ?1 AND location_id = ?2",
+                    params![registration_id, location_id.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let outcome = match state {
+                None => Withdrawal::NotFound,
+                Some(Some(_)) => Withdrawal::AlreadyWithdrawn,
+                Some(None) => {
+                    tx.execute(
+                        "UPDATE venues SET withdrawn_at_ms = ?1 WHERE location_id = ?2 AND withdrawn_at_ms IS NULL",
+                        params![millis(at), location_id.as_str()],
+                    )?;
+                    Withdrawal::Withdrawn
+                }
+            };
+            tx.commit()?;
+            Ok(outcome)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use oshirase_common::VenueForm;
+
+    use super::*;
+    use crate::secrets::{ManageToken, new_location_id, new_venue_code};
+    use crate::store::NewPlace;
+
+    fn venue(name: &str) -> NewVenue {
+        NewVenue::parse(&VenueForm {
+            business_type: "museum".into(),
+            daily_visitors: "300".into(),
+            name: name.into(),
+            postal_code: "3309301".into(),
+            address: "埼玉県さいたま市浦和区高砂3-15-1".into(),
+            phone: "048-824-2111".into(),
+            email: "museum@example.jp".into(),
+        })
+        .expect("valid")
+    }
+
+    fn place(name: &str) -> NewPlace {
+        NewPlace { location_id: new_location_id(), code: new_venue_code(), venue: venue(name) }
+    }
+
+    fn open_temp() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("nested/db.sqlite")).expect("open");
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn a_registration_is_stored_and_found_by_its_token_and_codes() {
+        let (_dir, store) = open_temp();
+        let token = ManageToken::generate();
+        let places = vec![place("第1展示室"), place("第2展示室")];
+        let codes: Vec<VenueCode> = places.iter().map(|p| p.code.clone()).collect();
+        let stored = store
+            .create_registration(NewRegistration { token_hash: token.hash(), created_at: OffsetDateTime::now_utc(), venues: places })
+            .await
+            .expect("stored");
+        assert_eq!(stored.venues.len(), 2);
+        let found = store.registration_by_token(token.hash()).await.expect("query").expect("found");
+        assert_eq!(found.id, stored.id);
+        assert_eq!(found.venues.iter().map(|v| v.venue.name.as_str()).collect::<Vec<_>>(), ["第1展示室", "第2展示室"]);
+        let by_code = store.venue_by_code(codes[1].clone()).await.expect("query").expect("found");
+        assert_eq!(by_code.venue.name.as_str(), "第2展示室");
+        assert!(store.registration_by_token(ManageToken::generate().hash()).await.expect("query").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_code_stores_nothing_of_the_registration() {
+        let (_dir, store) = open_temp();
+        let first = place("A");
+        let mut clash = place("B");
+        clash.code = first.code.clone();
+        let token = ManageToken::generate();
+        let err = store
+            .create_registration(NewRegistration { token_hash: token.hash(), created_at: OffsetDateTime::now_utc(), venues: vec![first, clash] })
+            .await
+            .expect_err("conflict");
+        assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+        assert!(store.registration_by_token(token.hash()).await.expect("query").is_none());
+    }
+
+    #[tokio::test]
+    async fn withdrawal_happens_once_and_only_within_the_registration() {
+        let (_dir, store) = open_temp();
+        let a = store
+            .create_registration(NewRegistration { token_hash: ManageToken::generate().hash(), created_at: OffsetDateTime::now_utc(), venues: vec![place("A")] })
+            .await
+            .expect("a");
+        let b = store
+            .create_registration(NewRegistration { token_hash: ManageToken::generate().hash(), created_at: OffsetDateTime::now_utc(), venues: vec![place("B")] })
+            .await
+            .expect("b");
+        let a_loc = a.venues[0].location_id.clone();
+        let now = OffsetDateTime::now_utc();
+        assert_eq!(store.withdraw_venue(b.id, a_loc.clone(), now).await.expect("w"), Withdrawal::NotFound);
+        assert_eq!(store.withdraw_venue(a.id, a_loc.clone(), now).await.expect("w"), Withdrawal::Withdrawn);
+        assert_eq!(store.withdraw_venue(a.id, a_loc, now).await.expect("w"), Withdrawal::AlreadyWithdrawn);
+        let code = a.venues[0].code.clone();
+        assert!(!store.venue_by_code(code).await.expect("q").expect("found").is_active());
+    }
+
+    #[tokio::test]
+    async fn the_database_refuses_edits_of_a_registration() {
+        let (dir, store) = open_temp();
+        let stored = store
+            .create_registration(NewRegistration { token_hash: ManageToken::generate().hash(), created_at: OffsetDateTime::now_utc(), venues: vec![place("A")] })
+            .await
+            .expect("a");
+        let conn = Connection::open(dir.path().join("nested/db.sqlite")).expect("open");
+        let err = conn
+            .execute("UPDATE venues SET name = 'B' WHERE location_id = ?1", [stored.venues[0].location_id.as_str()])
+            .expect_err("trigger");
+        assert!(err.to_string().contains("never edited"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn the_database_is_in_wal_mode_and_reopens_with_its_data() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db.sqlite");
+        let token = ManageToken::generate();
+        {
+            let store = SqliteStore::open(&path).expect("open");
+            store
+                .create_registration(NewRegistration { token_hash: token.hash(), created_at: OffsetDateTime::now_utc(), venues: vec![place("A")] })
+                .await
+                .expect("a");
+        }
+        let store = SqliteStore::open(&path).expect("reopen");
+        assert!(store.registration_by_token(token.hash()).await.expect("q").is_some());
+        let mode: String = Connection::open(&path).expect("open").query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("mode");
+        assert_eq!(mode, "wal");
+    }
+}
