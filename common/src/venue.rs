@@ -483,9 +483,7 @@ impl fmt::Display for PhoneNumber {
         let d = &self.0;
         if d.len() == 11 && !d.starts_with("0800") {
             write!(f, "{}-{}-{}", &d[..3], &d[3..7], &d[7..])
-        } else if d.starts_with("0120") || d.starts_with("0570") {
-            write!(f, "{}-{}-{}", &d[..4], &d[4..7], &d[7..])
-        } else if d.starts_with("0800") {
+        } else if d.starts_with("0120") || d.starts_with("0570") || d.starts_with("0800") {
             write!(f, "{}-{}-{}", &d[..4], &d[4..7], &d[7..])
         } else if d.starts_with("03") || d.starts_with("06") {
             write!(f, "{}-{}-{}", &d[..2], &d[2..6], &d[6..])
