@@ -5,7 +5,7 @@
 //! relies on colour, the QR code about 10 cm wide with its quiet zone, and every line placed
 //! by measured glyph widths so that no venue name, however long, runs off the page. The
 //! Japanese font is read from disk once at start-up ([`PosterRenderer::load`]) and then shared
-//! by every request; krilla embeds only the glyphs a poster uses, so a PDF stays around 30 KB.
+//! by every request; krilla embeds only the glyphs a poster uses, so a PDF stays under 50 KB.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -26,7 +26,7 @@ use skrifa::metrics::GlyphMetrics;
 use skrifa::{FontRef, GlyphId, MetadataProvider};
 
 use super::qr::{QUIET_ZONE, QrError, QrMatrix};
-use super::wrap::{Line, Measure, wrap_balanced, wrap_paragraph};
+use super::wrap::{Line, Measure, wrap_at_spaces, wrap_balanced, wrap_paragraph, wrap_sentences};
 
 /// What one poster says. Every field is printed as given (already validated and normalised
 /// by the caller); characters the font lacks print as 〓, the customary Japanese stand-in.
@@ -173,13 +173,37 @@ const PAGE_HEIGHT: f32 = 841.89;
 const MARGIN_X: f32 = 42.0;
 const CONTENT_WIDTH: f32 = PAGE_WIDTH - 2.0 * MARGIN_X;
 /// Where the stacked blocks may start and must end.
-const CONTENT_TOP: f32 = 34.0;
-const FOOTER_BASELINE: f32 = PAGE_HEIGHT - 26.0;
-const CONTENT_BOTTOM: f32 = FOOTER_BASELINE - 20.0;
+const CONTENT_TOP: f32 = 28.0;
+const FOOTER_BASELINE: f32 = PAGE_HEIGHT - 24.0;
+const CONTENT_BOTTOM: f32 = FOOTER_BASELINE - 16.0;
 
-/// Widths tried for the QR code including its quiet zone, largest first: 10 cm down to
-/// 9.2 cm. Only a very long venue name pushes it below the first.
-const QR_SIDES: [f32; 4] = [283.0, 276.0, 269.0, 261.0];
+/// How tightly the page is packed, tried in order until everything fits: the QR code's side
+/// including its quiet zone (10 cm down to 9.2 cm) and the least space between blocks. Only
+/// a long venue name on three lines needs more than the first.
+const COMPACTNESS: [Compactness; 4] = [
+    Compactness {
+        qr_side: 283.0,
+        min_gap: 12.0,
+    },
+    Compactness {
+        qr_side: 276.0,
+        min_gap: 10.0,
+    },
+    Compactness {
+        qr_side: 268.0,
+        min_gap: 8.0,
+    },
+    Compactness {
+        qr_side: 261.0,
+        min_gap: 8.0,
+    },
+];
+
+#[derive(Debug, Clone, Copy)]
+struct Compactness {
+    qr_side: f32,
+    min_gap: f32,
+}
 /// Gap between the quiet zone and the thin grey frame around it.
 const FRAME_GAP: f32 = 6.0;
 
@@ -284,7 +308,9 @@ impl<'a> FontFace<'a> {
     }
 
     fn glyph(&self, ch: char) -> Option<GlyphId> {
-        self.charmap.map(ch).filter(|&glyph| glyph != GlyphId::NOTDEF)
+        self.charmap
+            .map(ch)
+            .filter(|&glyph| glyph != GlyphId::NOTDEF)
     }
 
     fn has_glyph(&self, ch: char) -> bool {
@@ -330,7 +356,10 @@ enum Mark {
         shade: u8,
     },
     /// The QR code; `area` is the square including the quiet zone.
-    Qr { area: Area, matrix: QrMatrix },
+    Qr {
+        area: Area,
+        matrix: QrMatrix,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -445,54 +474,68 @@ impl Style {
     }
 }
 
-const HEADING_STYLE: Style = Style::new(30.0, 1.3, BLACK, Weight::Bold);
+const HEADING_STYLE: Style = Style::new(29.0, 1.22, BLACK, Weight::Bold);
 const HEADING_EN_STYLE: Style = Style::new(13.0, 1.35, DARK_GREY, Weight::Regular);
 const LABEL_STYLE: Style = Style::new(12.0, 1.4, DARK_GREY, Weight::Regular);
 const CODE_STYLE: Style = Style::new(11.0, 1.4, DARK_GREY, Weight::Regular);
-const STEP_STYLE: Style = Style::new(12.5, 1.5, BLACK, Weight::Regular);
-const STEP_EN_STYLE: Style = Style::new(9.5, 1.4, DARK_GREY, Weight::Regular);
+const STEP_STYLE: Style = Style::new(12.0, 1.45, BLACK, Weight::Regular);
+const STEP_EN_STYLE: Style = Style::new(9.0, 1.35, DARK_GREY, Weight::Regular);
 const WARNING_STYLE: Style = Style::new(13.0, 1.5, BLACK, Weight::Bold);
-const WARNING_EN_STYLE: Style = Style::new(9.5, 1.4, DARK_GREY, Weight::Regular);
+const WARNING_EN_STYLE: Style = Style::new(9.0, 1.35, DARK_GREY, Weight::Regular);
 const FOOTER_STYLE: Style = Style::new(8.5, 1.3, DARK_GREY, Weight::Regular);
 const STEP_NUMBER_STYLE: Style = Style::new(12.0, 1.0, WHITE, Weight::Bold);
 
-/// Venue name sizes, largest first, with the most lines each may take: a name keeps a large
-/// size on two lines before it is allowed a third.
-const VENUE_NAME_FITS: [(f32, usize); 12] = [
-    (26.0, 2),
-    (24.0, 2),
-    (22.0, 2),
-    (20.0, 2),
-    (22.0, 3),
-    (20.0, 3),
-    (18.0, 3),
-    (17.0, 3),
-    (16.0, 3),
-    (15.0, 3),
-    (14.0, 3),
-    (13.0, 3),
+/// Ways to set the venue name, tried in order until one fits: size, most lines, and where
+/// lines may break. A name keeps a large size on two lines before it gets a third, and is
+/// broken at its spaces down to 18 pt before words are broken.
+const VENUE_NAME_FITS: [(f32, usize, NameBreaks); 16] = [
+    (26.0, 2, NameBreaks::Anywhere),
+    (24.0, 2, NameBreaks::Anywhere),
+    (22.0, 2, NameBreaks::Anywhere),
+    (20.0, 2, NameBreaks::Anywhere),
+    (20.0, 3, NameBreaks::AtSpaces),
+    (19.0, 3, NameBreaks::AtSpaces),
+    (18.0, 3, NameBreaks::AtSpaces),
+    (20.0, 3, NameBreaks::Anywhere),
+    (19.0, 3, NameBreaks::Anywhere),
+    (18.0, 3, NameBreaks::Anywhere),
+    (17.0, 3, NameBreaks::Anywhere),
+    (16.0, 3, NameBreaks::Anywhere),
+    (15.0, 3, NameBreaks::Anywhere),
+    (14.0, 3, NameBreaks::Anywhere),
+    (13.0, 3, NameBreaks::Anywhere),
+    (12.0, 3, NameBreaks::Anywhere),
 ];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NameBreaks {
+    /// Only at spaces.
+    AtSpaces,
+    /// At spaces where that costs no extra line, otherwise between any characters.
+    Anywhere,
+}
 const VENUE_NAME_LEADING: f32 = 1.25;
 
-/// Minimum space between consecutive blocks; spare height is shared out on top of these.
-const MIN_GAP: f32 = 14.0;
 /// The most spare height any one gap receives; the rest centres the stack on the page.
 const MAX_EXTRA_GAP: f32 = 22.0;
 
-fn layout_page(face: &FontFace<'_>, content: &PosterContent<'_>) -> Result<PageLayout, PosterError> {
+fn layout_page(
+    face: &FontFace<'_>,
+    content: &PosterContent<'_>,
+) -> Result<PageLayout, PosterError> {
     let matrix = QrMatrix::encode(content.checkin_url)?;
     let venue_name = face.printable(content.venue_name);
     let code = face.printable(content.code_grouped);
     let business_type = face.printable(content.business_type);
-    for qr_side in QR_SIDES {
+    for compactness in COMPACTNESS {
         let blocks = vec![
             heading_block(face),
             venue_block(face, &venue_name, &business_type),
-            qr_block(face, &matrix, qr_side, &code),
+            qr_block(face, &matrix, compactness.qr_side, &code),
             steps_block(face),
             warning_block(face),
         ];
-        if let Some(mut marks) = stack(blocks) {
+        if let Some(mut marks) = stack(blocks, compactness.min_gap) {
             marks.push(footer(face));
             return Ok(PageLayout { marks });
         }
@@ -502,11 +545,11 @@ fn layout_page(face: &FontFace<'_>, content: &PosterContent<'_>) -> Result<PageL
     })
 }
 
-/// Places the blocks top to bottom between [`CONTENT_TOP`] and [`CONTENT_BOTTOM`], sharing
-/// out the spare height; `None` if they do not fit.
-fn stack(blocks: Vec<Block>) -> Option<Vec<Mark>> {
+/// Places the blocks top to bottom between [`CONTENT_TOP`] and [`CONTENT_BOTTOM`], at least
+/// `min_gap` apart, sharing out the spare height; `None` if they do not fit.
+fn stack(blocks: Vec<Block>, min_gap: f32) -> Option<Vec<Mark>> {
     let gaps = blocks.len().saturating_sub(1) as f32;
-    let needed: f32 = blocks.iter().map(|b| b.height).sum::<f32>() + gaps * MIN_GAP;
+    let needed: f32 = blocks.iter().map(|b| b.height).sum::<f32>() + gaps * min_gap;
     let spare = (CONTENT_BOTTOM - CONTENT_TOP) - needed;
     if spare < 0.0 {
         return None;
@@ -516,7 +559,7 @@ fn stack(blocks: Vec<Block>) -> Option<Vec<Mark>> {
     let mut marks = Vec::new();
     for block in blocks {
         marks.extend(block.marks.into_iter().map(|mark| mark.moved_down(y)));
-        y += block.height + MIN_GAP + extra;
+        y += block.height + min_gap + extra;
     }
     Some(marks)
 }
@@ -542,17 +585,22 @@ fn venue_block(face: &FontFace<'_>, venue_name: &str, business_type: &str) -> Bl
     block
 }
 
-/// The largest size at which the name takes few enough lines (see [`VENUE_NAME_FITS`]);
-/// failing that, the smallest size with however many lines it needs.
+/// The first setting in [`VENUE_NAME_FITS`] that fits; failing all, the smallest size with
+/// however many lines it needs (the page layout then decides whether that still fits).
 fn fit_venue_name(face: &FontFace<'_>, venue_name: &str) -> (Vec<Line>, Style) {
     let style = |size| Style::new(size, VENUE_NAME_LEADING, BLACK, Weight::Bold);
     let mut smallest = (Vec::new(), style(VENUE_NAME_FITS[0].0));
-    for (size, max_lines) in VENUE_NAME_FITS {
-        let lines = wrap_balanced(venue_name, CONTENT_WIDTH / size, face);
-        if lines.len() <= max_lines {
-            return (lines, style(size));
+    for (size, max_lines, breaks) in VENUE_NAME_FITS {
+        let max_em = CONTENT_WIDTH / size;
+        let lines = match breaks {
+            NameBreaks::AtSpaces => wrap_at_spaces(venue_name, max_em, face),
+            NameBreaks::Anywhere => Some(wrap_balanced(venue_name, max_em, face)),
+        };
+        match lines {
+            Some(lines) if lines.len() <= max_lines => return (lines, style(size)),
+            Some(lines) => smallest = (lines, style(size)),
+            None => {}
         }
-        smallest = (lines, style(size));
     }
     smallest
 }
@@ -619,7 +667,7 @@ fn warning_block(face: &FontFace<'_>) -> Block {
     let text_x = MARGIN_X + inset;
     let text_width = CONTENT_WIDTH - 2.0 * inset;
     block.height = inset - 2.0;
-    let lines = wrap_paragraph(WARNING, text_width / WARNING_STYLE.size, face);
+    let lines = wrap_sentences(WARNING, text_width / WARNING_STYLE.size, face);
     block.left_lines(face, text_x, &lines, WARNING_STYLE);
     let lines = wrap_paragraph(WARNING_EN, text_width / WARNING_EN_STYLE.size, face);
     block.left_lines(face, text_x, &lines, WARNING_EN_STYLE);
@@ -845,4 +893,484 @@ fn push_circle(builder: &mut PathBuilder, cx: f32, cy: f32, r: f32) {
     builder.cubic_to(cx - r, cy - k, cx - k, cy - r, cx, cy - r);
     builder.cubic_to(cx + k, cy - r, cx + r, cy - k, cx + r, cy);
     builder.close();
+}
+
+#[cfg(test)]
+mod tests {
+    // Tests fail by panicking, so unwrapping is how they report an unexpected error.
+    #![allow(clippy::unwrap_used)]
+
+    use std::process::{Command, Output};
+
+    use super::*;
+
+    /// The font the deployment uses (Debian package fonts-ipaexfont-gothic).
+    const FONT: &str = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf";
+    const VENUE: &str = "カフェ・ド・浦和 2階 第1会議室";
+    const URL: &str = "HTTP://127.0.0.1:8080/C/7K3M9QX2P4";
+    /// 80 characters, the longest name a venue can register, with few spaces to break at.
+    const LONGEST_NAME: &str = "埼玉県さいたま市浦和区高砂三丁目 株式会社サンプル商事 本社ビル 1階 \
+                                エントランスホール受付前 特設イベント会場Aブロック 臨時受付カウ";
+    /// Rendering resolution for the checks that look at the printed page.
+    const DPI: f32 = 150.0;
+
+    fn renderer() -> PosterRenderer {
+        PosterRenderer::load(Path::new(FONT)).unwrap_or_else(|error| {
+            panic!(
+                "{error}\nThe poster tests need the IPAex Gothic font: run the project's test \
+                 script (scripts/test), which installs fonts-ipaexfont-gothic and poppler-utils."
+            )
+        })
+    }
+
+    fn poster(venue_name: &str) -> PosterContent<'_> {
+        PosterContent {
+            venue_name,
+            business_type: "飲食店",
+            checkin_url: URL,
+            code_grouped: "7K3M9-QX2P4",
+        }
+    }
+
+    fn layout(venue_name: &str) -> PageLayout {
+        let renderer = renderer();
+        let face = FontFace::parse(&renderer.font.bytes).unwrap();
+        layout_page(&face, &poster(venue_name)).unwrap()
+    }
+
+    /// Runs a poppler tool; a missing tool fails the test instead of skipping it.
+    fn run(tool: &str, args: &[&std::ffi::OsStr]) -> Output {
+        let output = Command::new(tool)
+            .args(args)
+            .output()
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot run {tool} ({error}). The poster tests need poppler-utils: run the \
+                 project's test script (scripts/test), which installs it."
+                )
+            });
+        assert!(
+            output.status.success(),
+            "{tool} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    fn write_pdf(dir: &tempfile::TempDir, pdf: &[u8]) -> PathBuf {
+        let path = dir.path().join("poster.pdf");
+        std::fs::write(&path, pdf).unwrap();
+        path
+    }
+
+    fn pdf_text(pdf_path: &Path) -> String {
+        let output = run("pdftotext", &[pdf_path.as_os_str(), "-".as_ref()]);
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn without_white_space(text: &str) -> String {
+        text.chars().filter(|ch| !ch.is_whitespace()).collect()
+    }
+
+    /// Rasterises page 1 with pdftoppm and returns it as greyscale pixels.
+    fn rasterise(dir: &tempfile::TempDir, pdf_path: &Path) -> (usize, usize, Vec<u8>) {
+        let prefix = dir.path().join("page");
+        run(
+            "pdftoppm",
+            &[
+                "-r".as_ref(),
+                "150".as_ref(),
+                "-png".as_ref(),
+                "-singlefile".as_ref(),
+                pdf_path.as_os_str(),
+                prefix.as_os_str(),
+            ],
+        );
+        let file = std::fs::File::open(prefix.with_extension("png")).unwrap();
+        let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+            .read_info()
+            .unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        let channels = info.color_type.samples();
+        assert_eq!(info.bit_depth, png::BitDepth::Eight);
+        let (width, height) = (info.width as usize, info.height as usize);
+        let luma = (0..height)
+            .flat_map(|y| (0..width).map(move |x| (x, y)))
+            .map(|(x, y)| {
+                let pixel = &buf[y * info.line_size + x * channels..][..channels];
+                match channels {
+                    1 | 2 => pixel[0],
+                    _ => {
+                        let sum = 299 * u32::from(pixel[0])
+                            + 587 * u32::from(pixel[1])
+                            + 114 * u32::from(pixel[2]);
+                        u8::try_from(sum / 1000).unwrap()
+                    }
+                }
+            })
+            .collect();
+        (width, height, luma)
+    }
+
+    /// Decodes every QR code rqrr finds in a greyscale image region.
+    fn decode_qr(width: usize, height: usize, luma: impl Fn(usize, usize) -> u8) -> Vec<String> {
+        let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, luma);
+        image
+            .detect_grids()
+            .iter()
+            .filter_map(|grid| grid.decode().ok())
+            .map(|(_, text)| text)
+            .collect()
+    }
+
+    fn qr_area(layout: &PageLayout) -> Area {
+        layout
+            .marks
+            .iter()
+            .find_map(|mark| match mark {
+                Mark::Qr { area, .. } => Some(*area),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    fn texts(layout: &PageLayout) -> Vec<&TextMark> {
+        layout
+            .marks
+            .iter()
+            .filter_map(|mark| match mark {
+                Mark::Text(text) => Some(text),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The glyph box of a line of text: left, top, right, bottom.
+    fn text_box(text: &TextMark) -> [f32; 4] {
+        [
+            text.x,
+            text.baseline - text.ascent,
+            text.x + text.width,
+            text.baseline + text.descent,
+        ]
+    }
+
+    fn area_box(area: Area) -> [f32; 4] {
+        [area.x, area.y, area.x + area.width, area.y + area.height]
+    }
+
+    fn overlap(a: [f32; 4], b: [f32; 4]) -> bool {
+        const TOLERANCE: f32 = 0.01;
+        a[0] < b[2] - TOLERANCE
+            && b[0] < a[2] - TOLERANCE
+            && a[1] < b[3] - TOLERANCE
+            && b[1] < a[3] - TOLERANCE
+    }
+
+    #[test]
+    fn the_pdf_qr_code_decodes_to_the_checkin_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = renderer().a4_pdf(&[poster(VENUE)]).unwrap();
+        let (width, height, luma) = rasterise(&dir, &write_pdf(&dir, &pdf));
+        let mut decoded = decode_qr(width, height, |x, y| luma[y * width + x]);
+        if decoded.is_empty() {
+            // Fall back to the region where the QR code was drawn, with a margin around it.
+            let scale = DPI / 72.0;
+            let [left, top, right, bottom] = area_box(qr_area(&layout(VENUE)));
+            let to_px = |pt: f32| (pt * scale).max(0.0) as usize;
+            let (x0, y0) = (to_px(left - 20.0), to_px(top - 20.0));
+            let (x1, y1) = (
+                to_px(right + 20.0).min(width),
+                to_px(bottom + 20.0).min(height),
+            );
+            decoded = decode_qr(x1 - x0, y1 - y0, |x, y| luma[(y0 + y) * width + x0 + x]);
+        }
+        assert_eq!(decoded, [URL]);
+    }
+
+    #[test]
+    fn the_pdf_text_has_the_venue_name_the_heading_and_the_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = renderer().a4_pdf(&[poster(VENUE)]).unwrap();
+        let text = without_white_space(&pdf_text(&write_pdf(&dir, &pdf)));
+        for expected in [
+            VENUE,
+            "読み取って",
+            WARNING,
+            WARNING_EN,
+            "コード:7K3M9-QX2P4",
+            "飲食店",
+        ] {
+            assert!(
+                text.contains(&without_white_space(expected)),
+                "{expected:?} is missing from the PDF text:\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_longest_venue_name_prints_in_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = renderer().a4_pdf(&[poster(LONGEST_NAME)]).unwrap();
+        let text = without_white_space(&pdf_text(&write_pdf(&dir, &pdf)));
+        assert!(text.contains(&without_white_space(LONGEST_NAME)), "{text}");
+    }
+
+    #[test]
+    fn a_three_poster_document_has_one_page_per_poster() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = ["第1会議室", "第2会議室", LONGEST_NAME];
+        let posters: Vec<_> = names.iter().map(|name| poster(name)).collect();
+        let pdf = renderer().a4_pdf(&posters).unwrap();
+        let path = write_pdf(&dir, &pdf);
+        let info = String::from_utf8(run("pdfinfo", &[path.as_os_str()]).stdout).unwrap();
+        let pages = info.lines().find(|line| line.starts_with("Pages:"));
+        assert_eq!(
+            pages.map(without_white_space).as_deref(),
+            Some("Pages:3"),
+            "{info}"
+        );
+        assert!(info.contains("595.276 x 841.89 pts (A4)"), "{info}");
+        let text = pdf_text(&path);
+        assert_eq!(text.matches('\u{c}').count(), 3, "one form feed per page");
+        let first_page = text.split('\u{c}').next().unwrap_or_default();
+        assert!(first_page.contains("第1会議室") && !first_page.contains("第2会議室"));
+    }
+
+    #[test]
+    fn the_pdf_title_names_the_venue_and_the_language_is_japanese() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = renderer().a4_pdf(&[poster(VENUE)]).unwrap();
+        let path = write_pdf(&dir, &pdf);
+        let info = String::from_utf8(run("pdfinfo", &[path.as_os_str()]).stdout).unwrap();
+        assert!(
+            info.contains(&format!(
+                "Title:           {VENUE} — QRコード掲示用ポスター"
+            )),
+            "{info}"
+        );
+        let lang: &[u8] = b"/Lang(ja)";
+        assert!(pdf.windows(lang.len()).any(|window| window == lang));
+    }
+
+    #[test]
+    fn a_poster_stays_small_because_only_the_used_glyphs_are_embedded() {
+        let pdf = renderer().a4_pdf(&[poster(VENUE)]).unwrap();
+        assert!(pdf.len() < 60_000, "{} bytes", pdf.len());
+    }
+
+    #[test]
+    fn an_empty_list_of_posters_is_an_error() {
+        assert!(matches!(
+            renderer().a4_pdf(&[]),
+            Err(PosterError::NoPosters)
+        ));
+    }
+
+    #[test]
+    fn a_name_too_long_for_the_page_is_refused_rather_than_overflowing() {
+        let name = "会議室".repeat(150);
+        assert!(matches!(
+            renderer().a4_pdf(&[poster(&name)]),
+            Err(PosterError::DoesNotFit { .. })
+        ));
+    }
+
+    #[test]
+    fn loading_a_missing_font_fails_with_an_error_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no-such-font.ttf");
+        let error = PosterRenderer::load(&path).unwrap_err();
+        assert!(matches!(error, PosterError::ReadFont { .. }), "{error:?}");
+        assert!(
+            error.to_string().contains(&path.display().to_string()),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn loading_a_file_that_is_not_a_font_fails_with_an_error_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.ttf");
+        std::fs::write(&path, "これはフォントではありません").unwrap();
+        let error = PosterRenderer::load(&path).unwrap_err();
+        assert!(matches!(error, PosterError::NotAFont { .. }), "{error:?}");
+        assert!(
+            error.to_string().contains(&path.display().to_string()),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn loading_a_font_without_japanese_fails_with_an_error_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latin-only.ttf");
+        std::fs::write(&path, latin_only_font()).unwrap();
+        let error = PosterRenderer::load(&path).unwrap_err();
+        assert!(
+            matches!(error, PosterError::MissingGlyph { ch: 'あ', .. }),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().contains(&path.display().to_string()),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_renderer_can_be_shared_between_threads_and_its_debug_output_omits_the_font() {
+        fn shareable<T: Send + Sync + Clone + 'static>() {}
+        shareable::<PosterRenderer>();
+        let debug = format!("{:?}", renderer());
+        assert!(debug.contains(FONT), "{debug}");
+        assert!(debug.len() < 200, "{debug}");
+    }
+
+    #[test]
+    fn every_mark_stays_inside_the_margins_even_for_the_longest_venue_name() {
+        for name in [
+            VENUE,
+            LONGEST_NAME,
+            &"Grand Hotel Saitama Conference Centre ".repeat(2),
+        ] {
+            let layout = layout(name);
+            for text in texts(&layout) {
+                let [left, top, right, bottom] = text_box(text);
+                assert!(left >= MARGIN_X - 0.01, "{text:?}");
+                assert!(right <= PAGE_WIDTH - MARGIN_X + 0.01, "{text:?}");
+                assert!(top >= CONTENT_TOP - 0.01, "{text:?}");
+                assert!(bottom <= PAGE_HEIGHT - 18.0, "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn no_line_of_text_overlaps_another_or_the_qr_code() {
+        for name in [VENUE, LONGEST_NAME] {
+            let layout = layout(name);
+            let texts = texts(&layout);
+            let qr = qr_area(&layout);
+            let frame = Area {
+                x: qr.x - FRAME_GAP,
+                y: qr.y - FRAME_GAP,
+                width: qr.width + 2.0 * FRAME_GAP,
+                height: qr.height + 2.0 * FRAME_GAP,
+            };
+            for (i, a) in texts.iter().enumerate() {
+                assert!(
+                    !overlap(text_box(a), area_box(frame)),
+                    "{a:?} overlaps the QR code"
+                );
+                for b in &texts[i + 1..] {
+                    assert!(!overlap(text_box(a), text_box(b)), "{a:?} overlaps {b:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_qr_code_is_about_ten_centimetres_wide_with_its_quiet_zone_and_centred() {
+        for name in [VENUE, LONGEST_NAME] {
+            let qr = qr_area(&layout(name));
+            assert!((260.0..=290.0).contains(&qr.width), "{qr:?}");
+            assert_eq!(qr.width, qr.height);
+            assert!(
+                (qr.x + qr.width / 2.0 - PAGE_WIDTH / 2.0).abs() < 0.01,
+                "{qr:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_grey_frame_sits_outside_the_quiet_zone() {
+        let layout = layout(VENUE);
+        let qr = qr_area(&layout);
+        let (frame, line_width) = layout
+            .marks
+            .iter()
+            .find_map(|mark| match mark {
+                Mark::Frame {
+                    area,
+                    line_width,
+                    shade,
+                } if *shade == FRAME_GREY => Some((*area, *line_width)),
+                _ => None,
+            })
+            .unwrap();
+        let inner_edge = |outline: f32, inward: f32| outline + inward * line_width / 2.0;
+        assert!(inner_edge(frame.x, 1.0) < qr.x);
+        assert!(inner_edge(frame.y, 1.0) < qr.y);
+        assert!(inner_edge(frame.x + frame.width, -1.0) > qr.x + qr.width);
+        assert!(inner_edge(frame.y + frame.height, -1.0) > qr.y + qr.height);
+    }
+
+    #[test]
+    fn a_long_venue_name_wraps_onto_at_most_three_lines() {
+        let layout = layout(LONGEST_NAME);
+        let name_lines: Vec<_> = texts(&layout)
+            .into_iter()
+            .filter(|text| text.shade == BLACK && LONGEST_NAME.contains(text.text.as_str()))
+            .collect();
+        assert!((2..=3).contains(&name_lines.len()), "{name_lines:?}");
+        let joined: String = name_lines.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(
+            without_white_space(&joined),
+            without_white_space(LONGEST_NAME)
+        );
+    }
+
+    #[test]
+    fn a_short_venue_name_is_set_large_on_one_line() {
+        let layout = layout(VENUE);
+        let name = texts(&layout)
+            .into_iter()
+            .find(|text| text.text == VENUE)
+            .cloned();
+        assert_eq!(name.map(|text| text.size), Some(26.0));
+    }
+
+    #[test]
+    fn characters_the_font_lacks_print_as_geta_marks() {
+        let layout = layout("ラーメン🍜屋");
+        assert!(
+            texts(&layout)
+                .iter()
+                .any(|text| text.text == "ラーメン〓屋"),
+            "{:?}",
+            texts(&layout)
+        );
+    }
+
+    /// A minimal TrueType font whose character map has only "A": it parses, but has no
+    /// Japanese.
+    fn latin_only_font() -> Vec<u8> {
+        fn u16s(values: &[u16]) -> Vec<u8> {
+            values.iter().flat_map(|v| v.to_be_bytes()).collect()
+        }
+        let a = u16::from(b'A');
+        let mut cmap = u16s(&[0, 1, 3, 1, 0, 12]);
+        cmap.extend(u16s(&[4, 32, 0, 4, 4, 1, 0])); // format 4 header, two segments
+        cmap.extend(u16s(&[a, 0xFFFF, 0, a, 0xFFFF])); // end codes, pad, start codes
+        cmap.extend(u16s(&[1u16.wrapping_sub(a), 1, 0, 0])); // id deltas, range offsets
+        let mut head = u16s(&[1, 0, 1, 0, 0, 0, 0x5F0F, 0x3CF5, 0, 1000]);
+        head.extend([0; 16]); // created, modified
+        head.extend(u16s(&[0, 0, 0, 0, 0, 8, 2, 0, 0])); // bbox, style, ppem, hints, loca
+        let tables = [(*b"cmap", cmap), (*b"head", head)];
+        let mut font = u16s(&[1, 0, 2, 32, 1, 0]);
+        let mut offset = 12 + 16 * tables.len();
+        for (tag, data) in &tables {
+            font.extend(tag);
+            font.extend([0; 4]); // checksum, not verified by readers
+            font.extend(u32::try_from(offset).unwrap().to_be_bytes());
+            font.extend(u32::try_from(data.len()).unwrap().to_be_bytes());
+            offset += data.len().next_multiple_of(4);
+        }
+        for (_, data) in tables {
+            let padded = data.len().next_multiple_of(4);
+            font.extend(&data);
+            font.resize(font.len() + padded - data.len(), 0);
+        }
+        font
+    }
 }

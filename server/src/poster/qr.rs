@@ -52,14 +52,13 @@ pub struct QrMatrix {
 impl QrMatrix {
     /// Encodes `data` at error correction level M in the smallest version that holds it.
     pub fn encode(data: &str) -> Result<QrMatrix, QrError> {
-        let code = QrCode::with_error_correction_level(data, EcLevel::M).map_err(|error| {
-            match error {
+        let code =
+            QrCode::with_error_correction_level(data, EcLevel::M).map_err(|error| match error {
                 EncoderError::DataTooLong => QrError::DataTooLong { bytes: data.len() },
                 other => QrError::Rejected {
                     reason: other.to_string(),
                 },
-            }
-        })?;
+            })?;
         let version = match code.version() {
             Version::Normal(number) | Version::Micro(number) => number,
         };
@@ -283,10 +282,15 @@ mod tests {
         let qr = QrMatrix::encode(URL).unwrap();
         let svg = qr.to_svg();
         let side = qr.width() + 8;
-        assert!(svg.contains(&format!(r#"viewBox="0 0 {side} {side}""#)), "{svg}");
+        assert!(
+            svg.contains(&format!(r#"viewBox="0 0 {side} {side}""#)),
+            "{svg}"
+        );
         assert_eq!(svg.matches("<path").count(), 1);
         assert!(svg.contains(r#"shape-rendering="crispEdges""#));
-        assert!(svg.contains(&format!(r##"<rect width="{side}" height="{side}" fill="#fff"/>"##)));
+        assert!(svg.contains(&format!(
+            r##"<rect width="{side}" height="{side}" fill="#fff"/>"##
+        )));
         assert!(svg.trim_end().ends_with("</svg>"));
     }
 
@@ -295,7 +299,10 @@ mod tests {
         let qr = QrMatrix::encode(URL).unwrap();
         let svg = qr.to_svg();
         assert_eq!(svg.matches('M').count(), qr.dark_runs().count());
-        assert!(svg.contains("M4 4h7v1h-7z"), "the top-left finder starts at (4, 4)");
+        assert!(
+            svg.contains("M4 4h7v1h-7z"),
+            "the top-left finder starts at (4, 4)"
+        );
     }
 
     #[test]
@@ -309,7 +316,10 @@ mod tests {
                 assert!(!*cell, "runs do not overlap");
                 *cell = true;
             }
-            assert!(start == 0 || !qr.is_dark(start - 1, row), "runs are maximal");
+            assert!(
+                start == 0 || !qr.is_dark(start - 1, row),
+                "runs are maximal"
+            );
             assert!(!qr.is_dark(start + len, row), "runs are maximal");
         }
         for y in 0..qr.width() {

@@ -27,10 +27,37 @@ pub(super) struct Line {
 }
 
 /// Wraps body text the way Japanese print does: each line as full as it can be, the last one
-/// short. `max_em` is the line length in ems.
+/// shorter, but not a lonely word or two ("さい。"): lines are then broken a little earlier
+/// until the last one holds at least a fifth of the measure. `max_em` is the line length in
+/// ems.
 pub(super) fn wrap_paragraph(text: &str, max_em: f32, measure: &impl Measure) -> Vec<Line> {
+    const MIN_LAST_LINE: f32 = 0.2;
+    const STEP_EM: f32 = 0.5;
+    const MAX_STEPS: u8 = 12;
     let atoms = atoms(text, max_em, measure);
-    greedy(&atoms, max_em, Breaks::Anywhere).unwrap_or_default()
+    let natural = greedy(&atoms, max_em, Breaks::Anywhere).unwrap_or_default();
+    let is_orphaned = |lines: &[Line]| {
+        lines.len() >= 2
+            && lines
+                .last()
+                .is_some_and(|l| l.width_em < MIN_LAST_LINE * max_em)
+    };
+    if !is_orphaned(&natural) {
+        return natural;
+    }
+    (1..=MAX_STEPS)
+        .map(|step| max_em - f32::from(step) * STEP_EM)
+        .filter_map(|narrower| greedy(&atoms, narrower, Breaks::Anywhere))
+        .take_while(|lines| lines.len() == natural.len())
+        .find(|lines| !is_orphaned(lines))
+        .unwrap_or(natural)
+}
+
+/// Wraps text sentence by sentence: each sentence ending in 。 starts on a new line.
+pub(super) fn wrap_sentences(text: &str, max_em: f32, measure: &impl Measure) -> Vec<Line> {
+    text.split_inclusive('。')
+        .flat_map(|sentence| wrap_paragraph(sentence, max_em, measure))
+        .collect()
 }
 
 /// Wraps a heading or a name: as few lines as body text would need, but of even length, and
@@ -45,6 +72,14 @@ pub(super) fn wrap_balanced(text: &str, max_em: f32, measure: &impl Measure) -> 
     balance(&atoms, max_em, natural.len(), Breaks::AtSpacesOnly)
         .or_else(|| balance(&atoms, max_em, natural.len(), Breaks::Anywhere))
         .unwrap_or(natural)
+}
+
+/// Wraps a name into lines of even length broken only at its spaces, in as few lines as
+/// that allows; `None` if some space-separated part is wider than a line.
+pub(super) fn wrap_at_spaces(text: &str, max_em: f32, measure: &impl Measure) -> Option<Vec<Line>> {
+    let atoms = atoms(text, max_em, measure);
+    let lines = greedy(&atoms, max_em, Breaks::AtSpacesOnly)?;
+    balance(&atoms, max_em, lines.len(), Breaks::AtSpacesOnly)
 }
 
 /// Which break opportunities a wrap may use.
@@ -129,6 +164,8 @@ fn split_if_too_wide(atom: Atom, max_em: f32, measure: &impl Measure) -> Vec<Ato
 /// `None` only with [`Breaks::AtSpacesOnly`] when some segment cannot fit on a line.
 fn greedy(atoms: &[Atom], max_em: f32, breaks: Breaks) -> Option<Vec<Line>> {
     const EPSILON: f32 = 1e-4;
+    /// A line may end this much short of full to end at a phrase boundary.
+    const PHRASE_FILL: f32 = 0.75;
     let mut lines = Vec::new();
     let mut start = 0;
     while start < atoms.len() {
@@ -146,10 +183,18 @@ fn greedy(atoms: &[Atom], max_em: f32, breaks: Breaks) -> Option<Vec<Line>> {
             lines.push(line(&atoms[start..end]));
             break;
         }
-        let allowed = (start + 1..=end)
-            .rev()
-            .find(|&b| may_break_between(&atoms[b - 1], &atoms[b], breaks));
-        let cut = match (allowed, breaks) {
+        let allowed = || {
+            (start + 1..=end)
+                .rev()
+                .filter(|&b| may_break_between(&atoms[b - 1], &atoms[b], breaks))
+        };
+        let filled = |b: usize| atoms[start..b].iter().map(|a| a.width_em).sum::<f32>();
+        let phrase_end = allowed()
+            .take_while(|&b| filled(b) >= PHRASE_FILL * max_em)
+            .filter_map(|b| phrase_boundary(&atoms[b - 1], &atoms[b]).map(|rank| (rank, b)))
+            .min_by_key(|&(rank, b)| (rank, std::cmp::Reverse(b)))
+            .map(|(_, b)| b);
+        let cut = match (phrase_end.or_else(|| allowed().next()), breaks) {
             (Some(b), _) => b,
             (None, Breaks::AtSpacesOnly) => return None,
             // Nothing allowed fits: break where the line is full rather than overflow.
@@ -205,6 +250,36 @@ fn may_break_between(before: &Atom, after: &Atom, breaks: Breaks) -> bool {
     let starts_badly = after.text.chars().next().is_some_and(may_not_start_line);
     let ends_badly = before.text.chars().last().is_some_and(may_not_end_line);
     !starts_badly && !ends_badly
+}
+
+/// How good a break between these atoms is for ending a line between phrases, best first:
+/// a space or punctuation (`Some(0)`); a particle before kanji, katakana, Latin or an
+/// honorific prefix starting the next phrase, as in "リーダーで|読み取って" or
+/// "LINEで|お知らせ" (`Some(1)`); other hiragana before kanji, katakana or Latin, as in
+/// "判断により|LINE" (`Some(2)`); `None` inside a word.
+fn phrase_boundary(before: &Atom, after: &Atom) -> Option<u8> {
+    if before.kind == Kind::Space || after.kind == Kind::Space {
+        return Some(0);
+    }
+    let (last, first) = (before.text.chars().last()?, after.text.chars().next()?);
+    // お and ご are honorific prefixes: they start the word after them ("お知らせ").
+    let is_prefix = |ch| "おご".contains(ch);
+    let is_particle = |ch| "でにをはがのとへもや".contains(ch);
+    if "、。，．,.!?！？」』）)".contains(last) {
+        Some(0)
+    } else if !is_hiragana(last) || is_prefix(last) {
+        None
+    } else if is_particle(last) && (!is_hiragana(first) || is_prefix(first)) {
+        Some(1)
+    } else if !is_hiragana(first) {
+        Some(2)
+    } else {
+        None
+    }
+}
+
+fn is_hiragana(ch: char) -> bool {
+    ('\u{3041}'..='\u{309F}').contains(&ch)
 }
 
 /// Characters that Japanese typesetting never puts at the start of a line (行頭禁則).
@@ -272,17 +347,77 @@ mod tests {
             let last = line.text.chars().last().unwrap_or(' ');
             assert!(!may_not_end_line(last), "{lines:?}");
         }
-        assert_eq!(lines.concat_text(), "あい「うえ」お");
+        assert_eq!(texts(&lines).concat(), "あい「うえ」お");
     }
 
     #[test]
     fn latin_words_break_only_at_spaces() {
-        let lines = wrap_paragraph("Scan at every visit; each visit is recorded", 9.0, &Monospace);
+        let lines = wrap_paragraph(
+            "Scan at every visit; each visit is recorded",
+            9.0,
+            &Monospace,
+        );
         assert_eq!(
             texts(&lines),
             ["Scan at every", "visit; each visit", "is recorded"]
         );
         assert!(lines.iter().all(|l| l.width_em <= 9.0));
+    }
+
+    #[test]
+    fn a_paragraph_does_not_end_with_a_lonely_fragment() {
+        let lines = wrap_paragraph(
+            "あいうえおかきくけこさしすせそたちつてとな。",
+            20.0,
+            &Monospace,
+        );
+        assert_eq!(
+            texts(&lines),
+            ["あいうえおかきくけこさしすせそたちつ", "てとな。"]
+        );
+    }
+
+    #[test]
+    fn a_line_ends_between_phrases_when_that_leaves_it_mostly_full() {
+        let lines = wrap_paragraph(
+            "カメラ・QRコードリーダーで読み取ってください。",
+            17.0,
+            &Monospace,
+        );
+        assert_eq!(
+            texts(&lines),
+            ["カメラ・QRコードリーダーで", "読み取ってください。"]
+        );
+    }
+
+    #[test]
+    fn an_honorific_prefix_stays_with_its_word() {
+        let lines = wrap_paragraph(
+            "保健所の判断によりLINEでお知らせが届きます。",
+            16.0,
+            &Monospace,
+        );
+        assert_eq!(
+            texts(&lines),
+            ["保健所の判断によりLINEで", "お知らせが届きます。"]
+        );
+    }
+
+    #[test]
+    fn a_name_can_be_wrapped_at_its_spaces_only() {
+        let lines = wrap_at_spaces("株式会社サンプル商事 本社ビル 1階", 12.0, &Monospace)
+            .expect("every part fits on a line");
+        assert_eq!(texts(&lines), ["株式会社サンプル商事", "本社ビル 1階"]);
+        assert_eq!(
+            wrap_at_spaces("株式会社サンプル商事", 8.0, &Monospace),
+            None
+        );
+    }
+
+    #[test]
+    fn each_sentence_starts_on_a_new_line() {
+        let lines = wrap_sentences("あいう。えおか。", 20.0, &Monospace);
+        assert_eq!(texts(&lines), ["あいう。", "えおか。"]);
     }
 
     #[test]
@@ -293,8 +428,15 @@ mod tests {
 
     #[test]
     fn a_heading_breaks_at_its_space_when_that_needs_no_extra_line() {
-        let lines = wrap_balanced("来店・来場時に QRコードを読み取ってください", 17.0, &Monospace);
-        assert_eq!(texts(&lines), ["来店・来場時に", "QRコードを読み取ってください"]);
+        let lines = wrap_balanced(
+            "来店・来場時に QRコードを読み取ってください",
+            17.0,
+            &Monospace,
+        );
+        assert_eq!(
+            texts(&lines),
+            ["来店・来場時に", "QRコードを読み取ってください"]
+        );
     }
 
     #[test]
@@ -315,15 +457,5 @@ mod tests {
         let lines = wrap_paragraph("  ab   cd  ", 10.0, &Monospace);
         assert_eq!(texts(&lines), ["ab cd"]);
         assert!(wrap_paragraph("   ", 10.0, &Monospace).is_empty());
-    }
-
-    trait ConcatText {
-        fn concat_text(&self) -> String;
-    }
-
-    impl ConcatText for Vec<Line> {
-        fn concat_text(&self) -> String {
-            self.iter().map(|l| l.text.as_str()).collect()
-        }
     }
 }
