@@ -316,6 +316,13 @@ mod tests {
     }
 
     #[test]
+    fn the_deployment_example_configuration_is_valid() {
+        let example = include_str!("../../deploy/config/server.example.toml");
+        let s = Settings::from_toml_and_env(example, env(&[])).expect("deploy/config/server.example.toml must load");
+        assert!(s.server.public_base_url.is_some_and(|u| u.to_string().starts_with("https://")));
+    }
+
+    #[test]
     fn a_missing_file_is_a_clear_error() {
         let err = Settings::load(Some(Path::new("/nonexistent/oshirase.toml")), env(&[])).expect_err("missing");
         assert!(err.to_string().contains("/nonexistent/oshirase.toml"));
