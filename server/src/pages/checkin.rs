@@ -29,37 +29,38 @@ pub fn active(venue_name: &str) -> Markup {
     )
 }
 
-/// `GET /c/{code}` for a code its venue withdrew: nothing is recorded.
+/// `GET /c/{code}` for a code its venue withdrew: nothing is recorded, and the page does
+/// not name the venue.
 pub fn withdrawn() -> Markup {
-    page(
-        "このQRコードは使えません",
-        "This code is no longer valid",
-        html! {
-            div.summary role="alert" {
-                p { "このQRコードは現在受け付けていません。来場は記録されていません。" }
-                p.en lang="en" { "This QR code is no longer accepted. Your visit has not been recorded." }
-            }
-            div.card {
-                p { "掲示物が古い可能性があります。施設・店舗の方に、新しいQRコードがないかお尋ねください。" }
-                p.en lang="en" { "The poster may be out of date. Please ask the staff for the current code." }
-            }
-        },
+    refused(
+        ["このQRコードは使えません", "This code is no longer valid"],
+        ["このQRコードは現在受け付けていません。来場は記録されていません。", "This QR code is no longer accepted. Your visit has not been recorded."],
+        ["掲示物が古い可能性があります。施設・店舗の方に、新しいQRコードがないかお尋ねください。", "The poster may be out of date. Please ask the staff for the current code."],
     )
 }
 
 /// `GET /c/{code}` for a code that was never issued.
 pub fn unknown() -> Markup {
+    refused(
+        ["QRコードが見つかりません", "Unknown code"],
+        ["このQRコードは登録されていません。来場は記録されていません。", "This QR code is not registered. Your visit has not been recorded."],
+        ["施設に掲示されたQRコードを、もう一度読み取ってください。うまくいかない場合は、施設・店舗の方にお尋ねください。", "Please scan the code at the venue again, or ask the staff."],
+    )
+}
+
+/// A refused code: each text as [Japanese, English].
+fn refused(title: [&str; 2], what: [&str; 2], advice: [&str; 2]) -> Markup {
     page(
-        "QRコードが見つかりません",
-        "Unknown code",
+        title[0],
+        title[1],
         html! {
             div.summary role="alert" {
-                p { "このQRコードは登録されていません。来場は記録されていません。" }
-                p.en lang="en" { "This QR code is not registered. Your visit has not been recorded." }
+                p { (what[0]) }
+                p.en lang="en" { (what[1]) }
             }
             div.card {
-                p { "施設に掲示されたQRコードを、もう一度読み取ってください。うまくいかない場合は、施設・店舗の方にお尋ねください。" }
-                p.en lang="en" { "Please scan the code at the venue again, or ask the staff." }
+                p { (advice[0]) }
+                p.en lang="en" { (advice[1]) }
             }
         },
     )
