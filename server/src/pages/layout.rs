@@ -34,7 +34,8 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border:1px solid var(--line);padding:.4rem;text-align:left;vertical-align:top}
 .status-active{color:var(--accent);font-weight:bold}
 .status-withdrawn{color:var(--bad);font-weight:bold}
-.actions a{margin-right:.75rem}
+.actions a{display:inline-block;padding:.5rem .8rem;margin:.25rem .4rem .25rem 0;border:1px solid var(--accent);border-radius:.35rem;color:var(--accent);text-decoration:none;white-space:nowrap}
+th{white-space:nowrap}
 footer{max-width:44rem;margin:2rem auto;padding:1rem;color:var(--muted);font-size:.8rem;border-top:1px solid var(--line)}
 code{font-family:ui-monospace,monospace}
 "#;
