@@ -195,6 +195,8 @@ async fn bulk_registration_is_all_or_nothing() {
     let response = app.post_json("/api/v1/venues/bulk", &json!({"venues": [valid(), second]}).to_string()).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let body = json_body(response).await;
+    let token = body["registration"]["manage_token"].as_str().unwrap();
+    assert_eq!(body["registration"]["posters_pdf_url"], format!("https://oshirase.example.jp/manage/{token}/posters.pdf"));
     let codes: Vec<&str> = body["venues"].as_array().unwrap().iter().map(|v| v["code"].as_str().unwrap()).collect();
     assert_eq!(codes.len(), 2);
     assert_ne!(codes[0], codes[1]);
@@ -267,7 +269,7 @@ async fn the_html_form_refuses_unknown_fields_and_wrong_content_types() {
     let app = TestApp::new();
     assert_eq!(app.post_form("/venues", "name=x&admin=1").await.status(), StatusCode::BAD_REQUEST);
     let json = app.post_json("/venues", &valid().to_string()).await;
-    assert_eq!(json.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(text(json).await.contains("lang=\"ja\""));
     assert_eq!(app.venue_rows(), 0);
 }

@@ -69,8 +69,13 @@ fn venue_json(state: &AppState, base_path: &str, v: &VenueRecord) -> Value {
 
 fn registration_json(state: &AppState, token: &ManageToken, record: &RegistrationRecord) -> Value {
     let base_path = manage_path(token);
+    let any_active = record.venues.iter().any(VenueRecord::is_active);
     json!({
-        "registration": { "created_at": timestamp(record.created_at), "manage_url": state.base_url.join(&base_path) },
+        "registration": {
+            "created_at": timestamp(record.created_at),
+            "manage_url": state.base_url.join(&base_path),
+            "posters_pdf_url": if any_active { Value::String(state.base_url.join(&format!("{base_path}/posters.pdf"))) } else { Value::Null },
+        },
         "venues": record.venues.iter().map(|v| venue_json(state, &base_path, v)).collect::<Vec<_>>(),
     })
 }

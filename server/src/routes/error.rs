@@ -129,6 +129,8 @@ pub enum PageError {
     BadRequest,
     /// 413: the upload or form is too large.
     PayloadTooLarge,
+    /// 415: the body is not a form.
+    UnsupportedMediaType,
     /// 500: logged, never shown.
     Internal(anyhow::Error),
 }
@@ -153,6 +155,10 @@ impl IntoResponse for PageError {
             PageError::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 error_page("ファイルが大きすぎます", "Too large", "送信された内容が大きすぎます。ファイルを分けて送信してください。", "What you sent is too large. Please split it up."),
+            ),
+            PageError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                error_page("送信形式が正しくありません", "Unsupported media type", "このページはフォームからの送信だけを受け付けます。もう一度フォームから送信してください。", "This page only accepts form submissions. Please submit the form again."),
             ),
             PageError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error in page request");

@@ -59,6 +59,8 @@ where
 fn form_rejection(rejection: &FormRejection) -> PageError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         PageError::PayloadTooLarge
+    } else if rejection.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        PageError::UnsupportedMediaType
     } else {
         tracing::debug!(reason = %rejection.body_text(), "form refused");
         PageError::BadRequest
