@@ -134,6 +134,6 @@ async fn withdraw(State(state): State<AppState>, headers: HeaderMap, Path(locati
         Withdrawal::Withdrawn => state.metrics.withdrawn(),
         Withdrawal::AlreadyWithdrawn => {}
     }
-    let (_, record) = authenticate(&state, &headers).await?;
+    let record = state.store.registration_by_token(token.hash()).await?.ok_or(ApiError::Unauthorized)?;
     Ok((no_store(), axum::Json(registration_json(&state, &token, &record))).into_response())
 }

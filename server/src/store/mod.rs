@@ -35,6 +35,14 @@ pub enum StoreError {
         /// Newest version this program knows.
         known: i64,
     },
+    /// The database's folder could not be created.
+    #[error("cannot create the database folder {path}: {source}")]
+    Folder {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// SQLite failed.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
