@@ -6,6 +6,7 @@
 //! or [`poster`] (PDF, PNG, SVG).
 
 pub mod config;
+pub mod line;
 pub mod metrics;
 pub mod pages;
 pub mod poster;
