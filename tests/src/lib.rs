@@ -12,6 +12,6 @@ pub mod qr;
 pub mod server;
 
 pub use browser::Browser;
-pub use pdf::{pdf_page_to_png, pdf_pages, pdf_text, pdf_to_png};
-pub use qr::decode_qr_png;
+pub use pdf::{pdf_info, pdf_page_to_png, pdf_pages, pdf_text, pdf_to_png};
+pub use qr::{decode_qr_luma, decode_qr_png, png_to_luma};
 pub use server::{TestServer, run_server_binary, target_dir, valid_venue};

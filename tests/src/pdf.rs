@@ -29,11 +29,16 @@ pub fn pdf_text(pdf: &[u8]) -> String {
     String::from_utf8(output.stdout).expect("pdftotext writes UTF-8 when asked to")
 }
 
+/// What `pdfinfo` says of `pdf` (title, page count, page size, …).
+pub fn pdf_info(pdf: &[u8]) -> String {
+    let dir = scratch_with(pdf);
+    let output = run(dir.path(), "pdfinfo", &["-enc", "UTF-8", "in.pdf"]);
+    String::from_utf8(output.stdout).expect("pdfinfo writes UTF-8 when asked to")
+}
+
 /// The number of pages of `pdf` (`pdfinfo`).
 pub fn pdf_pages(pdf: &[u8]) -> usize {
-    let dir = scratch_with(pdf);
-    let output = run(dir.path(), "pdfinfo", &["in.pdf"]);
-    let info = String::from_utf8_lossy(&output.stdout);
+    let info = pdf_info(pdf);
     info.lines()
         .find_map(|line| line.strip_prefix("Pages:"))
         .and_then(|n| n.trim().parse().ok())

@@ -5,12 +5,18 @@
 /// palette; any bit depth). Transparent pixels count as white paper.
 pub fn decode_qr_png(png_bytes: &[u8]) -> Vec<String> {
     let (width, height, luma) = png_to_luma(png_bytes);
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| luma[y * width + x]);
+    decode_qr_luma(width, height, |x, y| luma[y * width + x])
+}
+
+/// The texts of every QR code readable in a greyscale image given pixel by pixel (lets a
+/// caller decode a cropped region).
+pub fn decode_qr_luma(width: usize, height: usize, luma: impl Fn(usize, usize) -> u8) -> Vec<String> {
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, luma);
     image.detect_grids().iter().filter_map(|grid| grid.decode().ok()).map(|(_, text)| text).collect()
 }
 
-/// Decodes a PNG into 8-bit luma, row by row.
-fn png_to_luma(png_bytes: &[u8]) -> (usize, usize, Vec<u8>) {
+/// Decodes a PNG into 8-bit luma, row by row: (width, height, pixels).
+pub fn png_to_luma(png_bytes: &[u8]) -> (usize, usize, Vec<u8>) {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().expect("a valid PNG");

@@ -900,7 +900,7 @@ mod tests {
     // Tests fail by panicking, so unwrapping is how they report an unexpected error.
     #![allow(clippy::unwrap_used)]
 
-    use std::process::{Command, Output};
+    use oshirase_e2e::{decode_qr_luma, pdf_info, pdf_text, pdf_to_png, png_to_luma};
 
     use super::*;
 
@@ -938,90 +938,8 @@ mod tests {
         layout_page(&face, &poster(venue_name)).unwrap()
     }
 
-    /// Runs a poppler tool; a missing tool fails the test instead of skipping it.
-    fn run(tool: &str, args: &[&std::ffi::OsStr]) -> Output {
-        let output = Command::new(tool)
-            .args(args)
-            .output()
-            .unwrap_or_else(|error| {
-                panic!(
-                    "cannot run {tool} ({error}). The poster tests need poppler-utils: run the \
-                 project's test script (scripts/test), which installs it."
-                )
-            });
-        assert!(
-            output.status.success(),
-            "{tool} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
-    }
-
-    fn write_pdf(dir: &tempfile::TempDir, pdf: &[u8]) -> PathBuf {
-        let path = dir.path().join("poster.pdf");
-        std::fs::write(&path, pdf).unwrap();
-        path
-    }
-
-    fn pdf_text(pdf_path: &Path) -> String {
-        let output = run("pdftotext", &[pdf_path.as_os_str(), "-".as_ref()]);
-        String::from_utf8(output.stdout).unwrap()
-    }
-
     fn without_white_space(text: &str) -> String {
         text.chars().filter(|ch| !ch.is_whitespace()).collect()
-    }
-
-    /// Rasterises page 1 with pdftoppm and returns it as greyscale pixels.
-    fn rasterise(dir: &tempfile::TempDir, pdf_path: &Path) -> (usize, usize, Vec<u8>) {
-        let prefix = dir.path().join("page");
-        run(
-            "pdftoppm",
-            &[
-                "-r".as_ref(),
-                "150".as_ref(),
-                "-png".as_ref(),
-                "-singlefile".as_ref(),
-                pdf_path.as_os_str(),
-                prefix.as_os_str(),
-            ],
-        );
-        let file = std::fs::File::open(prefix.with_extension("png")).unwrap();
-        let mut reader = png::Decoder::new(std::io::BufReader::new(file))
-            .read_info()
-            .unwrap();
-        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-        let info = reader.next_frame(&mut buf).unwrap();
-        let channels = info.color_type.samples();
-        assert_eq!(info.bit_depth, png::BitDepth::Eight);
-        let (width, height) = (info.width as usize, info.height as usize);
-        let luma = (0..height)
-            .flat_map(|y| (0..width).map(move |x| (x, y)))
-            .map(|(x, y)| {
-                let pixel = &buf[y * info.line_size + x * channels..][..channels];
-                match channels {
-                    1 | 2 => pixel[0],
-                    _ => {
-                        let sum = 299 * u32::from(pixel[0])
-                            + 587 * u32::from(pixel[1])
-                            + 114 * u32::from(pixel[2]);
-                        u8::try_from(sum / 1000).unwrap()
-                    }
-                }
-            })
-            .collect();
-        (width, height, luma)
-    }
-
-    /// Decodes every QR code rqrr finds in a greyscale image region.
-    fn decode_qr(width: usize, height: usize, luma: impl Fn(usize, usize) -> u8) -> Vec<String> {
-        let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, luma);
-        image
-            .detect_grids()
-            .iter()
-            .filter_map(|grid| grid.decode().ok())
-            .map(|(_, text)| text)
-            .collect()
     }
 
     fn qr_area(layout: &PageLayout) -> Area {
@@ -1070,10 +988,9 @@ mod tests {
 
     #[test]
     fn the_pdf_qr_code_decodes_to_the_checkin_url() {
-        let dir = tempfile::tempdir().unwrap();
         let pdf = renderer().a4_pdf(&[poster(VENUE)]).unwrap();
-        let (width, height, luma) = rasterise(&dir, &write_pdf(&dir, &pdf));
-        let mut decoded = decode_qr(width, height, |x, y| luma[y * width + x]);
+        let (width, height, luma) = png_to_luma(&pdf_to_png(&pdf, DPI as u32));
+        let mut decoded = decode_qr_luma(width, height, |x, y| luma[y * width + x]);
         if decoded.is_empty() {
             // Fall back to the region where the QR code was drawn, with a margin around it.
             let scale = DPI / 72.0;
@@ -1084,16 +1001,15 @@ mod tests {
                 to_px(right + 20.0).min(width),
                 to_px(bottom + 20.0).min(height),
             );
-            decoded = decode_qr(x1 - x0, y1 - y0, |x, y| luma[(y0 + y) * width + x0 + x]);
+            decoded = decode_qr_luma(x1 - x0, y1 - y0, |x, y| luma[(y0 + y) * width + x0 + x]);
         }
         assert_eq!(decoded, [URL]);
     }
 
     #[test]
     fn the_pdf_text_has_the_venue_name_the_heading_and_the_warning() {
-        let dir = tempfile::tempdir().unwrap();
         let pdf = renderer().a4_pdf(&[poster(VENUE)]).unwrap();
-        let text = without_white_space(&pdf_text(&write_pdf(&dir, &pdf)));
+        let text = without_white_space(&pdf_text(&pdf));
         for expected in [
             VENUE,
             "読み取って",
@@ -1111,20 +1027,17 @@ mod tests {
 
     #[test]
     fn a_longest_venue_name_prints_in_full() {
-        let dir = tempfile::tempdir().unwrap();
         let pdf = renderer().a4_pdf(&[poster(LONGEST_NAME)]).unwrap();
-        let text = without_white_space(&pdf_text(&write_pdf(&dir, &pdf)));
+        let text = without_white_space(&pdf_text(&pdf));
         assert!(text.contains(&without_white_space(LONGEST_NAME)), "{text}");
     }
 
     #[test]
     fn a_three_poster_document_has_one_page_per_poster() {
-        let dir = tempfile::tempdir().unwrap();
         let names = ["第1会議室", "第2会議室", LONGEST_NAME];
         let posters: Vec<_> = names.iter().map(|name| poster(name)).collect();
         let pdf = renderer().a4_pdf(&posters).unwrap();
-        let path = write_pdf(&dir, &pdf);
-        let info = String::from_utf8(run("pdfinfo", &[path.as_os_str()]).stdout).unwrap();
+        let info = pdf_info(&pdf);
         let pages = info.lines().find(|line| line.starts_with("Pages:"));
         assert_eq!(
             pages.map(without_white_space).as_deref(),
@@ -1132,7 +1045,7 @@ mod tests {
             "{info}"
         );
         assert!(info.contains("595.276 x 841.89 pts (A4)"), "{info}");
-        let text = pdf_text(&path);
+        let text = pdf_text(&pdf);
         assert_eq!(text.matches('\u{c}').count(), 3, "one form feed per page");
         let first_page = text.split('\u{c}').next().unwrap_or_default();
         assert!(first_page.contains("第1会議室") && !first_page.contains("第2会議室"));
@@ -1140,10 +1053,8 @@ mod tests {
 
     #[test]
     fn the_pdf_title_names_the_venue_and_the_language_is_japanese() {
-        let dir = tempfile::tempdir().unwrap();
         let pdf = renderer().a4_pdf(&[poster(VENUE)]).unwrap();
-        let path = write_pdf(&dir, &pdf);
-        let info = String::from_utf8(run("pdfinfo", &[path.as_os_str()]).stdout).unwrap();
+        let info = pdf_info(&pdf);
         assert!(
             info.contains(&format!(
                 "Title:           {VENUE} — QRコード掲示用ポスター"

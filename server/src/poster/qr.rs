@@ -231,19 +231,11 @@ mod tests {
 
     const URL: &str = "HTTPS://OSHIRASE.PREF.SAITAMA.LG.JP/C/7K3M9QX2P4";
 
+    /// The one QR code in a PNG, read by `rqrr` (through the e2e crate's decoder).
     fn decode_png(png_bytes: &[u8]) -> String {
-        let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-        let mut reader = decoder.read_info().expect("the PNG header is valid");
-        let mut buf = vec![0; reader.output_buffer_size().expect("the image has a size")];
-        let info = reader.next_frame(&mut buf).expect("the PNG data is valid");
-        assert_eq!(info.color_type, png::ColorType::Grayscale);
-        assert_eq!(info.bit_depth, png::BitDepth::Eight);
-        let (w, h) = (info.width as usize, info.height as usize);
-        let mut image =
-            rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[y * info.line_size + x]);
-        let grids = image.detect_grids();
-        assert_eq!(grids.len(), 1, "exactly one QR code is found in the PNG");
-        grids[0].decode().expect("the QR code decodes").1
+        let mut texts = oshirase_e2e::decode_qr_png(png_bytes);
+        assert_eq!(texts.len(), 1, "exactly one QR code is found in the PNG");
+        texts.remove(0)
     }
 
     #[test]
@@ -260,7 +252,7 @@ mod tests {
     }
 
     #[test]
-    fn the_png_includes_a_four_module_quiet_zone() {
+    fn the_png_is_8_bit_grey_with_a_four_module_quiet_zone() {
         let qr = QrMatrix::encode(URL).unwrap();
         let png_bytes = qr.to_png(3);
         let decoder = png::Decoder::new(std::io::Cursor::new(&png_bytes));
@@ -268,6 +260,7 @@ mod tests {
         let info = reader.info();
         let side = u32::try_from((qr.width() + 2 * QUIET_ZONE) * 3).unwrap();
         assert_eq!((info.width, info.height), (side, side));
+        assert_eq!((info.color_type, info.bit_depth), (png::ColorType::Grayscale, png::BitDepth::Eight));
     }
 
     #[test]
