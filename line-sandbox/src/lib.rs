@@ -1,0 +1,1 @@
+//! The LINE platform sandbox (being built for issue 4).
