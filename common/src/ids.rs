@@ -122,6 +122,40 @@ impl VenueCode {
     }
 }
 
+/// A LINE user id as LINE sends it in webhooks (`U` and 32 hex digits in production).
+///
+/// Parsing is deliberately loose: LINE's own SDK fixtures use placeholders such as `U123`,
+/// and LINE may change the format. It only refuses what cannot be an id: empty, over 64
+/// characters, or anything but ASCII letters and digits.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct LineUserId(String);
+
+impl LineUserId {
+    /// Parses a user id.
+    pub fn parse(input: &str) -> Result<Self, IdError> {
+        if input.is_empty() || input.len() > 64 {
+            return Err(IdError::Length { expected: 33, found: input.len() });
+        }
+        if !input.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(IdError::Alphabet);
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    /// The id as LINE writes it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Never printed in full: a LINE user id identifies a person.
+impl fmt::Debug for LineUserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown: String = self.0.chars().take(5).collect();
+        write!(f, "LineUserId({shown}…)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +199,17 @@ mod tests {
         let code = VenueCode::from_random([0xFF, 0x00, 0x12, 0x34, 0x56, 0x78, 0x9A]);
         let qr_alnum = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
         assert!(code.as_str().chars().all(|c| qr_alnum.contains(c)));
+    }
+
+    #[test]
+    fn line_user_ids_accept_real_and_placeholder_ids() {
+        assert!(LineUserId::parse("U4af4980629a1b2c3d4e5f60718293a4b").is_ok());
+        assert!(LineUserId::parse("U123").is_ok());
+        assert!(LineUserId::parse("").is_err());
+        assert!(LineUserId::parse("U 123").is_err());
+        assert!(LineUserId::parse(&"U".repeat(65)).is_err());
+        let id = LineUserId::parse("U4af4980629a1b2c3d4e5f60718293a4b").expect("valid");
+        assert!(!format!("{id:?}").contains("629a1b2c"));
     }
 
     #[test]

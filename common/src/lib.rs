@@ -13,7 +13,7 @@ pub mod text;
 pub mod venue;
 
 pub use business_type::BusinessType;
-pub use ids::{LocationId, VenueCode};
+pub use ids::{LineUserId, LocationId, VenueCode};
 pub use lang::Lang;
 pub use venue::{
     Address, DailyVisitors, Email, Field, FieldError, FieldErrors, NewVenue, PhoneNumber,

@@ -52,6 +52,10 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// The Prometheus endpoint.
     pub metrics: MetricsSettings,
+    /// The LINE channel and where LINE is reached.
+    pub line: LineSettings,
+    /// Resident check-in rules.
+    pub checkin: CheckinSettings,
 }
 
 /// `[server]`
@@ -131,6 +135,65 @@ impl Default for LimitSettings {
 pub struct MetricsSettings {
     /// If set, `GET /metrics` requires `Authorization: Bearer <token>`.
     pub token: Option<SecretString>,
+}
+
+/// `[line]`: the Messaging API channel. The base URLs point at LINE in production and at
+/// the LINE sandbox in tests and the local demo; nothing else changes between the two.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LineSettings {
+    /// Messaging API base URL.
+    #[serde(deserialize_with = "from_str_value")]
+    pub api_base_url: PublicBaseUrl,
+    /// Base of LINE's deep links (`/R/oaMessage/…`).
+    #[serde(deserialize_with = "from_str_value")]
+    pub deep_link_base_url: PublicBaseUrl,
+    /// The official account's basic id, e.g. `@oshirase`.
+    pub basic_id: String,
+    /// Channel secret: verifies webhook signatures. Without it the webhook refuses everything.
+    pub channel_secret: Option<SecretString>,
+    /// Channel access token for the Messaging API.
+    pub channel_access_token: Option<SecretString>,
+    /// Timeout of one Messaging API request, in milliseconds.
+    #[serde(deserialize_with = "from_str_value")]
+    pub request_timeout_ms: u64,
+}
+
+impl Default for LineSettings {
+    fn default() -> Self {
+        Self {
+            api_base_url: PublicBaseUrl::parse("https://api.line.me").unwrap_or_else(|_| unreachable!("a valid literal")),
+            deep_link_base_url: PublicBaseUrl::parse("https://line.me").unwrap_or_else(|_| unreachable!("a valid literal")),
+            basic_id: "@oshirase".to_owned(),
+            channel_secret: None,
+            channel_access_token: None,
+            request_timeout_ms: 5_000,
+        }
+    }
+}
+
+/// `[checkin]`: rules for residents' scans.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CheckinSettings {
+    /// Version of the terms residents consent to; a new version asks everyone again.
+    pub terms_version: String,
+    /// How long a scan waits for consent before it is dropped, in minutes.
+    #[serde(deserialize_with = "from_str_value")]
+    pub pending_scan_minutes: u32,
+    /// A repeat scan of the same place by the same resident within this many seconds is the
+    /// same visit (double taps, redelivery, impatience).
+    #[serde(deserialize_with = "from_str_value")]
+    pub repeat_window_seconds: u32,
+    /// Most check-ins one resident may make per hour before being asked to slow down.
+    #[serde(deserialize_with = "from_str_value")]
+    pub max_per_hour: u32,
+}
+
+impl Default for CheckinSettings {
+    fn default() -> Self {
+        Self { terms_version: "2026-11".to_owned(), pending_scan_minutes: 30, repeat_window_seconds: 120, max_per_hour: 30 }
+    }
 }
 
 impl Settings {

@@ -9,7 +9,7 @@ pub mod migrations;
 pub mod sqlite;
 
 use async_trait::async_trait;
-use oshirase_common::{LocationId, NewVenue, VenueCode};
+use oshirase_common::{LineUserId, LocationId, NewVenue, VenueCode, VenueName};
 use thiserror::Error;
 use time::OffsetDateTime;
 
@@ -119,6 +119,79 @@ pub enum Withdrawal {
     NotFound,
 }
 
+/// A webhook event being processed: its id makes processing idempotent.
+#[derive(Debug, Clone)]
+pub struct EventKey {
+    /// LINE's `webhookEventId`.
+    pub id: String,
+    /// When the server received it.
+    pub received_at: OffsetDateTime,
+}
+
+/// The result of processing a webhook event once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Processed<T> {
+    /// First time: the effect happened, in the same transaction that recorded the event.
+    New(T),
+    /// The event was processed before; nothing changed.
+    Duplicate,
+}
+
+/// A resident after a follow event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FollowState {
+    /// True if they consented to the current terms.
+    pub consented: bool,
+}
+
+/// A scan to record: who, which printed code, when.
+#[derive(Debug, Clone)]
+pub struct CheckInRequest {
+    /// The resident.
+    pub user: LineUserId,
+    /// The code they scanned.
+    pub code: VenueCode,
+    /// When they sent the check-in (the event's timestamp).
+    pub scanned_at: OffsetDateTime,
+    /// The current terms version; consent to an older one does not count.
+    pub terms_version: String,
+    /// Until when a scan waiting for consent is kept.
+    pub pending_until: OffsetDateTime,
+    /// A scan of the same place within this window after a visit is that visit again.
+    pub repeat_window: time::Duration,
+    /// Most visits per resident in the hour before `scanned_at`.
+    pub max_per_hour: u32,
+}
+
+/// What became of a scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckInOutcome {
+    /// No place has this code; nothing stored.
+    UnknownCode,
+    /// The place was withdrawn; nothing stored.
+    Withdrawn,
+    /// A new visit.
+    Recorded(RecordedVisit),
+    /// The same place again within the repeat window: the earlier visit stands.
+    Repeat(RecordedVisit),
+    /// No consent yet: the scan waits (never a visit) until consent or expiry.
+    AwaitingConsent {
+        /// The place scanned.
+        venue: VenueName,
+    },
+    /// Too many check-ins in the last hour; nothing stored.
+    RateLimited,
+}
+
+/// A visit as confirmed to its resident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedVisit {
+    /// The place's name.
+    pub venue: VenueName,
+    /// When the resident scanned.
+    pub scanned_at: OffsetDateTime,
+}
+
 /// Everything the server stores. Every method runs off the async runtime's worker threads.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
@@ -136,4 +209,26 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Withdraws a place of a registration.
     async fn withdraw_venue(&self, registration_id: i64, location_id: LocationId, at: OffsetDateTime) -> Result<Withdrawal, StoreError>;
+
+    /// Records an event that changes nothing but must not be answered twice.
+    async fn mark_event(&self, event: EventKey) -> Result<Processed<()>, StoreError>;
+
+    /// A resident added the account as a friend or unblocked it (R2, R6).
+    async fn follow(&self, event: EventKey, user: LineUserId, terms_version: String) -> Result<Processed<FollowState>, StoreError>;
+
+    /// A resident blocked the account (R6); unknown residents leave no trace.
+    async fn unfollow(&self, event: EventKey, user: LineUserId) -> Result<Processed<()>, StoreError>;
+
+    /// A scan of a venue code sent from LINE (R3, R5).
+    async fn check_in(&self, event: EventKey, request: CheckInRequest) -> Result<Processed<CheckInOutcome>, StoreError>;
+
+    /// A resident consented to `terms_version`: their waiting scans that have not expired
+    /// become visits with their original scan times.
+    async fn consent(&self, event: EventKey, user: LineUserId, terms_version: String) -> Result<Processed<Vec<RecordedVisit>>, StoreError>;
+
+    /// A resident declined consent: their waiting scans are dropped. Returns how many.
+    async fn decline_consent(&self, event: EventKey, user: LineUserId) -> Result<Processed<usize>, StoreError>;
+
+    /// Deletes a resident and everything of theirs. Returns false if there was nothing.
+    async fn delete_resident(&self, event: EventKey, user: LineUserId) -> Result<Processed<bool>, StoreError>;
 }

@@ -1,17 +1,22 @@
 //! The SQLite backend: one file in WAL mode, one writer connection and a small pool of
 //! reader connections. Every query runs in `spawn_blocking`, so a slow disk never stalls
-//! the async runtime.
+//! the async runtime. Venue registrations are here; residents, scans and visits are in
+//! `residents.rs`.
+
+mod residents;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
-use oshirase_common::{Address, BusinessType, DailyVisitors, Email, LocationId, NewVenue, PhoneNumber, PostalCode, VenueCode, VenueName};
+use oshirase_common::{Address, BusinessType, DailyVisitors, Email, LineUserId, LocationId, NewVenue, PhoneNumber, PostalCode, VenueCode, VenueName};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use time::OffsetDateTime;
 
 use super::migrations::migrate;
-use super::{NewRegistration, RegistrationRecord, Store, StoreError, VenueRecord, Withdrawal};
+use super::{
+    CheckInOutcome, CheckInRequest, EventKey, FollowState, NewRegistration, Processed, RecordedVisit, RegistrationRecord, Store, StoreError, VenueRecord, Withdrawal,
+};
 use crate::secrets::TokenHash;
 
 /// Most idle reader connections kept open.
@@ -272,6 +277,34 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn mark_event(&self, event: EventKey) -> Result<Processed<()>, StoreError> {
+        self.write(move |conn| residents::once(conn, &event, |_| Ok(()))).await
+    }
+
+    async fn follow(&self, event: EventKey, user: LineUserId, terms_version: String) -> Result<Processed<FollowState>, StoreError> {
+        self.write(move |conn| residents::once(conn, &event, |tx| residents::follow(tx, &user, &terms_version, event.received_at))).await
+    }
+
+    async fn unfollow(&self, event: EventKey, user: LineUserId) -> Result<Processed<()>, StoreError> {
+        self.write(move |conn| residents::once(conn, &event, |tx| residents::unfollow(tx, &user, event.received_at))).await
+    }
+
+    async fn check_in(&self, event: EventKey, request: CheckInRequest) -> Result<Processed<CheckInOutcome>, StoreError> {
+        self.write(move |conn| residents::once(conn, &event, |tx| residents::check_in(tx, &request, event.received_at))).await
+    }
+
+    async fn consent(&self, event: EventKey, user: LineUserId, terms_version: String) -> Result<Processed<Vec<RecordedVisit>>, StoreError> {
+        self.write(move |conn| residents::once(conn, &event, |tx| residents::consent(tx, &user, &terms_version, event.received_at))).await
+    }
+
+    async fn decline_consent(&self, event: EventKey, user: LineUserId) -> Result<Processed<usize>, StoreError> {
+        self.write(move |conn| residents::once(conn, &event, |tx| residents::decline_consent(tx, &user))).await
+    }
+
+    async fn delete_resident(&self, event: EventKey, user: LineUserId) -> Result<Processed<bool>, StoreError> {
+        self.write(move |conn| residents::once(conn, &event, |tx| residents::delete_resident(tx, &user))).await
+    }
 }
 
 #[cfg(test)]
@@ -389,5 +422,186 @@ mod tests {
         assert!(store.registration_by_token(token.hash()).await.expect("q").is_some());
         let mode: String = Connection::open(&path).expect("open").query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("mode");
         assert_eq!(mode, "wal");
+    }
+
+    mod residents {
+        use oshirase_common::LineUserId;
+        use time::Duration;
+
+        use super::*;
+        use crate::store::{CheckInOutcome, CheckInRequest, EventKey, Processed};
+
+        const TERMS: &str = "2026-11";
+
+        struct World {
+            _dir: tempfile::TempDir,
+            store: SqliteStore,
+            path: std::path::PathBuf,
+            code: VenueCode,
+            next_event: std::cell::Cell<u32>,
+        }
+
+        impl World {
+            async fn new() -> World {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let path = dir.path().join("db.sqlite");
+                let store = SqliteStore::open(&path).expect("open");
+                let reg = store
+                    .create_registration(NewRegistration { token_hash: ManageToken::generate().hash(), created_at: OffsetDateTime::now_utc(), venues: vec![place("映画館 スクリーン1")] })
+                    .await
+                    .expect("venue");
+                let code = reg.venues[0].code.clone();
+                World { _dir: dir, store, path, code, next_event: std::cell::Cell::new(0) }
+            }
+
+            fn event(&self) -> EventKey {
+                self.next_event.set(self.next_event.get() + 1);
+                EventKey { id: format!("01EVENT{:019}", self.next_event.get()), received_at: OffsetDateTime::now_utc() }
+            }
+
+            fn scan(&self, user: &LineUserId, at: OffsetDateTime) -> CheckInRequest {
+                CheckInRequest {
+                    user: user.clone(),
+                    code: self.code.clone(),
+                    scanned_at: at,
+                    terms_version: TERMS.into(),
+                    pending_until: OffsetDateTime::now_utc() + Duration::minutes(30),
+                    repeat_window: Duration::minutes(2),
+                    max_per_hour: 5,
+                }
+            }
+
+            fn count(&self, table: &str) -> i64 {
+                Connection::open(&self.path).expect("open").query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).expect("count")
+            }
+
+            async fn check_in(&self, request: CheckInRequest) -> CheckInOutcome {
+                match self.store.check_in(self.event(), request).await.expect("check in") {
+                    Processed::New(outcome) => outcome,
+                    Processed::Duplicate => panic!("fresh event ids are never duplicates"),
+                }
+            }
+        }
+
+        fn user(n: u8) -> LineUserId {
+            LineUserId::parse(&format!("U{:032x}", n)).expect("valid")
+        }
+
+        #[tokio::test]
+        async fn a_scan_before_consent_waits_and_becomes_a_visit_with_its_own_time() {
+            let w = World::new().await;
+            let scanned = OffsetDateTime::now_utc() - Duration::minutes(3);
+            assert!(matches!(w.check_in(w.scan(&user(1), scanned)).await, CheckInOutcome::AwaitingConsent { .. }));
+            assert_eq!((w.count("visits"), w.count("pending_scans")), (0, 1));
+            let Processed::New(recorded) = w.store.consent(w.event(), user(1), TERMS.into()).await.expect("consent") else { panic!("new") };
+            assert_eq!(recorded.len(), 1);
+            assert_eq!(recorded[0].scanned_at.unix_timestamp(), scanned.unix_timestamp());
+            assert_eq!((w.count("visits"), w.count("pending_scans")), (1, 0));
+        }
+
+        #[tokio::test]
+        async fn declining_consent_stores_no_visit() {
+            let w = World::new().await;
+            w.check_in(w.scan(&user(1), OffsetDateTime::now_utc())).await;
+            assert_eq!(w.store.decline_consent(w.event(), user(1)).await.expect("decline"), Processed::New(1));
+            assert_eq!((w.count("visits"), w.count("pending_scans")), (0, 0));
+        }
+
+        #[tokio::test]
+        async fn expired_waiting_scans_do_not_become_visits() {
+            let w = World::new().await;
+            let mut request = w.scan(&user(1), OffsetDateTime::now_utc() - Duration::hours(2));
+            request.pending_until = OffsetDateTime::now_utc() - Duration::hours(1);
+            w.check_in(request).await;
+            let Processed::New(recorded) = w.store.consent(w.event(), user(1), TERMS.into()).await.expect("consent") else { panic!("new") };
+            assert!(recorded.is_empty());
+            assert_eq!(w.count("visits"), 0);
+        }
+
+        #[tokio::test]
+        async fn every_scan_is_its_own_visit_but_a_quick_repeat_is_the_same_one() {
+            let w = World::new().await;
+            let _ = w.store.consent(w.event(), user(1), TERMS.into()).await.expect("consent");
+            let t = OffsetDateTime::now_utc() - Duration::hours(3);
+            assert!(matches!(w.check_in(w.scan(&user(1), t)).await, CheckInOutcome::Recorded(_)));
+            assert!(matches!(w.check_in(w.scan(&user(1), t + Duration::seconds(30))).await, CheckInOutcome::Repeat(_)));
+            assert!(matches!(w.check_in(w.scan(&user(1), t + Duration::hours(2))).await, CheckInOutcome::Recorded(_)));
+            assert_eq!(w.count("visits"), 2);
+        }
+
+        #[tokio::test]
+        async fn the_same_event_delivered_twice_counts_once() {
+            let w = World::new().await;
+            let _ = w.store.consent(w.event(), user(1), TERMS.into()).await.expect("consent");
+            let event = w.event();
+            let first = w.store.check_in(event.clone(), w.scan(&user(1), OffsetDateTime::now_utc())).await.expect("first");
+            let again = w.store.check_in(event, w.scan(&user(1), OffsetDateTime::now_utc() + Duration::hours(1))).await.expect("again");
+            assert!(matches!(first, Processed::New(CheckInOutcome::Recorded(_))));
+            assert_eq!(again, Processed::Duplicate);
+            assert_eq!(w.count("visits"), 1);
+        }
+
+        #[tokio::test]
+        async fn too_many_check_ins_in_an_hour_are_refused() {
+            let w = World::new().await;
+            let _ = w.store.consent(w.event(), user(1), TERMS.into()).await.expect("consent");
+            let t = OffsetDateTime::now_utc() - Duration::minutes(50);
+            for i in 0..5 {
+                assert!(matches!(w.check_in(w.scan(&user(1), t + Duration::minutes(i * 5))).await, CheckInOutcome::Recorded(_)));
+            }
+            assert_eq!(w.check_in(w.scan(&user(1), t + Duration::minutes(30))).await, CheckInOutcome::RateLimited);
+            assert_eq!(w.count("visits"), 5);
+        }
+
+        #[tokio::test]
+        async fn unknown_and_withdrawn_codes_store_nothing() {
+            let w = World::new().await;
+            let mut unknown = w.scan(&user(1), OffsetDateTime::now_utc());
+            unknown.code = VenueCode::parse("0000000000").expect("valid");
+            assert_eq!(w.check_in(unknown).await, CheckInOutcome::UnknownCode);
+            let venue = w.store.venue_by_code(w.code.clone()).await.expect("q").expect("found");
+            w.store.withdraw_venue(venue.registration_id, venue.location_id, OffsetDateTime::now_utc()).await.expect("withdraw");
+            assert_eq!(w.check_in(w.scan(&user(1), OffsetDateTime::now_utc())).await, CheckInOutcome::Withdrawn);
+            assert_eq!((w.count("visits"), w.count("pending_scans"), w.count("residents")), (0, 0, 0));
+        }
+
+        #[tokio::test]
+        async fn consent_to_old_terms_does_not_count() {
+            let w = World::new().await;
+            let _ = w.store.consent(w.event(), user(1), "2020-01".into()).await.expect("consent");
+            assert!(matches!(w.check_in(w.scan(&user(1), OffsetDateTime::now_utc())).await, CheckInOutcome::AwaitingConsent { .. }));
+            assert_eq!(w.store.follow(w.event(), user(1), TERMS.into()).await.expect("follow"), Processed::New(crate::store::FollowState { consented: false }));
+        }
+
+        #[tokio::test]
+        async fn deleting_a_resident_leaves_nothing_of_theirs() {
+            let w = World::new().await;
+            let _ = w.store.consent(w.event(), user(1), TERMS.into()).await.expect("consent");
+            let _ = w.store.consent(w.event(), user(2), TERMS.into()).await.expect("consent");
+            w.check_in(w.scan(&user(1), OffsetDateTime::now_utc())).await;
+            w.check_in(w.scan(&user(2), OffsetDateTime::now_utc())).await;
+            assert_eq!(w.store.delete_resident(w.event(), user(1)).await.expect("delete"), Processed::New(true));
+            assert_eq!((w.count("residents"), w.count("visits")), (1, 1));
+            let left: i64 = Connection::open(&w.path)
+                .expect("open")
+                .query_row("SELECT count(*) FROM residents WHERE line_user_id = ?1", [user(1).as_str()], |r| r.get(0))
+                .expect("q");
+            assert_eq!(left, 0);
+            assert_eq!(w.store.delete_resident(w.event(), user(1)).await.expect("again"), Processed::New(false));
+        }
+
+        #[tokio::test]
+        async fn blocking_and_unblocking_are_remembered() {
+            let w = World::new().await;
+            let _ = w.store.follow(w.event(), user(1), TERMS.into()).await.expect("follow");
+            let _ = w.store.unfollow(w.event(), user(1)).await.expect("unfollow");
+            let blocked: Option<i64> = Connection::open(&w.path).expect("open").query_row("SELECT blocked_at_ms FROM residents", [], |r| r.get(0)).expect("q");
+            assert!(blocked.is_some());
+            let _ = w.store.follow(w.event(), user(1), TERMS.into()).await.expect("follow");
+            let blocked: Option<i64> = Connection::open(&w.path).expect("open").query_row("SELECT blocked_at_ms FROM residents", [], |r| r.get(0)).expect("q");
+            assert!(blocked.is_none());
+            let _ = w.store.unfollow(w.event(), user(9)).await.expect("unfollow of a stranger");
+            assert_eq!(w.count("residents"), 1);
+        }
     }
 }

@@ -1,0 +1,139 @@
+//! Residents, scans and visits in SQLite. Each public function is one webhook event: it
+//! records the event id and applies the event's effect in the same transaction, so a
+//! redelivered or duplicated event changes nothing.
+
+use oshirase_common::{LineUserId, VenueName};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use time::OffsetDateTime;
+
+use super::{from_millis, millis};
+use crate::store::{CheckInOutcome, CheckInRequest, EventKey, FollowState, Processed, RecordedVisit, StoreError};
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// Runs `effect` once per event id: records the id, applies the effect, commits both.
+pub(super) fn once<T>(conn: &mut Connection, event: &EventKey, effect: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>) -> Result<Processed<T>, StoreError> {
+    let tx = conn.transaction()?;
+    let inserted = tx.execute(
+        "INSERT INTO webhook_events (webhook_event_id, received_at_ms) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        params![event.id, millis(event.received_at)],
+    )?;
+    if inserted == 0 {
+        return Ok(Processed::Duplicate);
+    }
+    let value = effect(&tx)?;
+    tx.commit()?;
+    Ok(Processed::New(value))
+}
+
+/// The resident's row id and the terms they consented to, creating the row if needed.
+fn resident(tx: &Transaction<'_>, user: &LineUserId, now: OffsetDateTime) -> Result<(i64, Option<String>), StoreError> {
+    tx.execute(
+        "INSERT INTO residents (line_user_id, created_at_ms) VALUES (?1, ?2) ON CONFLICT (line_user_id) DO NOTHING",
+        params![user.as_str(), millis(now)],
+    )?;
+    Ok(tx.query_row("SELECT id, consent_terms FROM residents WHERE line_user_id = ?1", [user.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
+fn venue_name(stored: &str) -> Result<VenueName, StoreError> {
+    VenueName::parse(stored).map_err(|_| StoreError::Corrupt(format!("venue name {stored:?}")))
+}
+
+pub(super) fn follow(tx: &Transaction<'_>, user: &LineUserId, terms_version: &str, now: OffsetDateTime) -> Result<FollowState, StoreError> {
+    let (id, terms) = resident(tx, user, now)?;
+    tx.execute("UPDATE residents SET blocked_at_ms = NULL WHERE id = ?1", [id])?;
+    Ok(FollowState { consented: terms.as_deref() == Some(terms_version) })
+}
+
+pub(super) fn unfollow(tx: &Transaction<'_>, user: &LineUserId, now: OffsetDateTime) -> Result<(), StoreError> {
+    tx.execute("UPDATE residents SET blocked_at_ms = ?1 WHERE line_user_id = ?2", params![millis(now), user.as_str()])?;
+    Ok(())
+}
+
+pub(super) fn check_in(tx: &Transaction<'_>, request: &CheckInRequest, now: OffsetDateTime) -> Result<CheckInOutcome, StoreError> {
+    let venue: Option<(String, String, Option<i64>)> = tx
+        .query_row("SELECT location_id, name, withdrawn_at_ms FROM venues WHERE code = ?1", [request.code.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((location, name, withdrawn)) = venue else {
+        return Ok(CheckInOutcome::UnknownCode);
+    };
+    if withdrawn.is_some() {
+        return Ok(CheckInOutcome::Withdrawn);
+    }
+    let venue = venue_name(&name)?;
+    let (resident, terms) = resident(tx, &request.user, now)?;
+    let scanned = millis(request.scanned_at);
+    let window = i64::try_from(request.repeat_window.whole_milliseconds()).unwrap_or(i64::MAX);
+    let consented = terms.as_deref() == Some(request.terms_version.as_str());
+    // Visits count once consented; before that, waiting scans count.
+    let table = if consented { "visits" } else { "pending_scans" };
+    let earlier: Option<i64> = tx
+        .query_row(
+            &format!("SELECT scanned_at_ms FROM {table} WHERE resident_id = ?1 AND location_id = ?2 AND scanned_at_ms BETWEEN ?3 AND ?4 ORDER BY scanned_at_ms LIMIT 1"),
+            params![resident, location, scanned.saturating_sub(window), scanned.saturating_add(window)],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(earlier) = earlier {
+        let visit = RecordedVisit { venue, scanned_at: from_millis(earlier)? };
+        return Ok(if consented { CheckInOutcome::Repeat(visit) } else { CheckInOutcome::AwaitingConsent { venue: visit.venue } });
+    }
+    let last_hour: i64 = tx.query_row(
+        &format!("SELECT count(*) FROM {table} WHERE resident_id = ?1 AND scanned_at_ms > ?2"),
+        params![resident, scanned - HOUR_MS],
+        |r| r.get(0),
+    )?;
+    if last_hour >= i64::from(request.max_per_hour) {
+        return Ok(CheckInOutcome::RateLimited);
+    }
+    if consented {
+        tx.execute(
+            "INSERT INTO visits (resident_id, location_id, scanned_at_ms, recorded_at_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![resident, location, scanned, millis(now)],
+        )?;
+        Ok(CheckInOutcome::Recorded(RecordedVisit { venue, scanned_at: request.scanned_at }))
+    } else {
+        tx.execute(
+            "INSERT INTO pending_scans (resident_id, location_id, scanned_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![resident, location, scanned, millis(request.pending_until)],
+        )?;
+        Ok(CheckInOutcome::AwaitingConsent { venue })
+    }
+}
+
+pub(super) fn consent(tx: &Transaction<'_>, user: &LineUserId, terms_version: &str, now: OffsetDateTime) -> Result<Vec<RecordedVisit>, StoreError> {
+    let (resident, _) = resident(tx, user, now)?;
+    tx.execute(
+        "UPDATE residents SET consent_terms = ?1, consented_at_ms = ?2 WHERE id = ?3",
+        params![terms_version, millis(now), resident],
+    )?;
+    let waiting: Vec<(String, i64, String)> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT p.location_id, p.scanned_at_ms, v.name FROM pending_scans p JOIN venues v ON v.location_id = p.location_id
+             WHERE p.resident_id = ?1 AND p.expires_at_ms >= ?2 AND v.withdrawn_at_ms IS NULL ORDER BY p.scanned_at_ms",
+        )?;
+        stmt.query_map(params![resident, millis(now)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?
+    };
+    let mut recorded = Vec::with_capacity(waiting.len());
+    for (location, scanned, name) in waiting {
+        tx.execute(
+            "INSERT INTO visits (resident_id, location_id, scanned_at_ms, recorded_at_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![resident, location, scanned, millis(now)],
+        )?;
+        recorded.push(RecordedVisit { venue: venue_name(&name)?, scanned_at: from_millis(scanned)? });
+    }
+    tx.execute("DELETE FROM pending_scans WHERE resident_id = ?1", [resident])?;
+    Ok(recorded)
+}
+
+pub(super) fn decline_consent(tx: &Transaction<'_>, user: &LineUserId) -> Result<usize, StoreError> {
+    Ok(tx.execute(
+        "DELETE FROM pending_scans WHERE resident_id = (SELECT id FROM residents WHERE line_user_id = ?1)",
+        [user.as_str()],
+    )?)
+}
+
+pub(super) fn delete_resident(tx: &Transaction<'_>, user: &LineUserId) -> Result<bool, StoreError> {
+    // Visits and waiting scans go with the row (ON DELETE CASCADE).
+    Ok(tx.execute("DELETE FROM residents WHERE line_user_id = ?1", [user.as_str()])? > 0)
+}
