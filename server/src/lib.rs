@@ -7,9 +7,11 @@
 
 pub mod config;
 pub mod line;
+pub mod messages;
 pub mod metrics;
 pub mod pages;
 pub mod poster;
+pub mod residents;
 pub mod routes;
 pub mod secrets;
 pub mod startup;

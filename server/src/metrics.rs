@@ -52,6 +52,7 @@ struct Inner {
     registrations: BTreeMap<RegistrationChannel, u64>,
     places_registered: u64,
     withdrawals: u64,
+    webhook_events: u64,
 }
 
 /// The server's metrics registry.
@@ -94,6 +95,11 @@ impl Metrics {
         inner.places_registered += places as u64;
     }
 
+    /// Records LINE webhook events received with a valid signature.
+    pub fn webhook_events(&self, count: usize) {
+        self.lock().webhook_events += count as u64;
+    }
+
     /// Records a withdrawn place.
     pub fn withdrawn(&self) {
         self.lock().withdrawals += 1;
@@ -131,6 +137,9 @@ impl Metrics {
         out.push_str("# HELP oshirase_venue_withdrawals_total Places withdrawn by their venue.\n");
         out.push_str("# TYPE oshirase_venue_withdrawals_total counter\n");
         let _ = writeln!(out, "oshirase_venue_withdrawals_total {}", inner.withdrawals);
+        out.push_str("# HELP oshirase_line_webhook_events_total LINE webhook events received with a valid signature.\n");
+        out.push_str("# TYPE oshirase_line_webhook_events_total counter\n");
+        let _ = writeln!(out, "oshirase_line_webhook_events_total {}", inner.webhook_events);
         out
     }
 }

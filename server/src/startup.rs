@@ -7,10 +7,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use crate::config::{PublicBaseUrl, Settings};
+use crate::config::{LineSettings, PublicBaseUrl, Settings};
+use crate::line::client::{LineClient, RetryPolicy};
 use crate::metrics::Metrics;
 use crate::poster::PosterRenderer;
-use crate::routes::{AppState, app};
+use crate::routes::{AppState, LineChannel, LineLinks, app};
 use crate::store::SqliteStore;
 
 /// A server bound to its socket, ready to run.
@@ -38,6 +39,9 @@ impl Application {
             base_url,
             limits: settings.limits,
             metrics_token: settings.metrics.token,
+            line_links: LineLinks { deep_link_base: settings.line.deep_link_base_url.clone(), basic_id: settings.line.basic_id.clone() },
+            line_channel: line_channel(&settings.line)?,
+            checkin: settings.checkin,
         };
         Ok(Application { listener, state })
     }
@@ -56,6 +60,17 @@ impl Application {
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         axum::serve(self.listener, app(self.state)).with_graceful_shutdown(shutdown).await.context("serving HTTP")
     }
+}
+
+/// The LINE channel, if both its secret and its access token are configured.
+fn line_channel(line: &LineSettings) -> anyhow::Result<Option<LineChannel>> {
+    let (Some(secret), Some(token)) = (&line.channel_secret, &line.channel_access_token) else {
+        tracing::warn!("no LINE channel configured (line.channel_secret, line.channel_access_token): the webhook answers 503");
+        return Ok(None);
+    };
+    let timeout = std::time::Duration::from_millis(line.request_timeout_ms);
+    let client = LineClient::new(line.api_base_url.clone(), token.clone(), timeout, RetryPolicy::default()).context("building the LINE client")?;
+    Ok(Some(LineChannel { channel_secret: secret.clone(), client }))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -3,76 +3,15 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
-use std::path::Path;
-use std::sync::Arc;
+mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use http_body_util::BodyExt;
-use oshirase_server::config::{LimitSettings, PublicBaseUrl, Settings};
-use oshirase_server::metrics::Metrics;
-use oshirase_server::poster::PosterRenderer;
-use oshirase_server::store::SqliteStore;
-use oshirase_server::{AppState, app};
+use oshirase_server::config::LimitSettings;
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-struct TestApp {
-    _dir: tempfile::TempDir,
-    state: AppState,
-    db: std::path::PathBuf,
-}
-
-impl TestApp {
-    fn new() -> TestApp {
-        Self::with_limits(LimitSettings::default())
-    }
-
-    fn with_limits(limits: LimitSettings) -> TestApp {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("oshirase.sqlite");
-        let font = Settings::default().poster.font_path;
-        assert!(Path::new(&font).exists(), "{} is missing: run `bash scripts/test` once to install test dependencies", font.display());
-        let state = AppState {
-            store: Arc::new(SqliteStore::open(&db).unwrap()),
-            posters: PosterRenderer::load(&font).unwrap(),
-            metrics: Arc::new(Metrics::default()),
-            base_url: PublicBaseUrl::parse("https://oshirase.example.jp").unwrap(),
-            limits,
-            metrics_token: None,
-        };
-        TestApp { _dir: dir, state, db }
-    }
-
-    async fn send(&self, request: Request<Body>) -> Response {
-        app(self.state.clone()).oneshot(request).await.unwrap()
-    }
-
-    async fn get(&self, path: &str) -> Response {
-        self.send(Request::get(path).body(Body::empty()).unwrap()).await
-    }
-
-    async fn post_json(&self, path: &str, body: &str) -> Response {
-        self.send(Request::post(path).header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_owned())).unwrap()).await
-    }
-
-    async fn post_form(&self, path: &str, body: &str) -> Response {
-        self.send(Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(Body::from(body.to_owned())).unwrap()).await
-    }
-
-    fn venue_rows(&self) -> i64 {
-        rusqlite::Connection::open(&self.db).unwrap().query_row("SELECT count(*) FROM venues", [], |r| r.get(0)).unwrap()
-    }
-}
-
-async fn text(response: Response) -> String {
-    String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
-}
-
-async fn json_body(response: Response) -> Value {
-    serde_json::from_str(&text(response).await).unwrap()
-}
+use support::{TestApp, json_body, text};
 
 fn valid() -> Value {
     json!({
@@ -275,22 +214,25 @@ async fn the_html_form_refuses_unknown_fields_and_wrong_content_types() {
 }
 
 #[tokio::test]
-async fn a_withdrawn_code_is_refused_with_a_japanese_page() {
+async fn an_active_code_leads_into_line_and_a_withdrawn_one_is_refused_with_a_japanese_page() {
     let app = TestApp::new();
     let body = json_body(app.post_json("/api/v1/venues", &valid().to_string()).await).await;
     let token = body["registration"]["manage_token"].as_str().unwrap().to_owned();
     let code = body["venues"][0]["code"].as_str().unwrap().to_owned();
     let location = body["venues"][0]["location_id"].as_str().unwrap().to_owned();
 
+    // An active code leads into LINE: the chat opens with the check-in text and the code.
+    let deep_link = format!("https://line.me/R/oaMessage/%40oshirase/?%E6%9D%A5%E5%A0%B4%E7%99%BB%E9%8C%B2%20{code}");
     let before = app.get(&format!("/C/{code}")).await;
-    assert_eq!(before.status(), StatusCode::OK);
-    assert!(text(before).await.contains("カフェ・ド・浦和"));
-    assert_eq!(app.get(&format!("/c/{}", code.to_lowercase())).await.status(), StatusCode::OK);
+    assert_eq!(before.status(), StatusCode::SEE_OTHER);
+    assert_eq!(before.headers()[header::LOCATION], deep_link.as_str());
+    let lower = app.get(&format!("/c/{}", code.to_lowercase())).await;
+    assert_eq!(lower.headers()[header::LOCATION], deep_link.as_str());
 
     // Withdrawal needs the confirmation box.
     let unconfirmed = app.post_form(&format!("/manage/{token}/venues/{location}/withdraw"), "").await;
     assert_eq!(unconfirmed.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.get(&format!("/C/{code}")).await.status(), StatusCode::OK);
+    assert_eq!(app.get(&format!("/C/{code}")).await.status(), StatusCode::SEE_OTHER);
 
     let confirmed = app.post_form(&format!("/manage/{token}/venues/{location}/withdraw"), "confirm=yes").await;
     assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);

@@ -89,6 +89,18 @@ impl TestServer {
         self.client.get(&url).send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"))
     }
 
+    /// `GET` a scanned code's path or URL and assert that it leads into LINE: a redirect to the
+    /// official account's chat (`…/R/oaMessage/%40oshirase/?…`) with the check-in text for
+    /// `code`. Returns the deep link.
+    pub async fn assert_leads_into_line(&self, path_or_url: &str, code: &str) -> String {
+        let response = self.get(path_or_url).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "GET {path_or_url} redirects into LINE");
+        let location = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        assert!(location.contains("/R/oaMessage/%40oshirase/?"), "{path_or_url} → {location}");
+        assert!(location.ends_with(&format!("%20{}", code.to_ascii_uppercase())), "{path_or_url} → {location} carries the code");
+        location
+    }
+
     /// `GET` a path or URL, asserting 200, and return the body.
     pub async fn get_bytes(&self, path_or_url: &str) -> Vec<u8> {
         let response = self.get(path_or_url).await;

@@ -28,9 +28,7 @@ async fn a_registered_venue_gets_a_checkin_url_and_a_poster_whose_qr_code_holds_
     assert!(text(&body["registration"], "manage_token").len() >= 43, "{body}");
 
     for url in [checkin_url.clone(), server.url(&format!("/c/{code}")), server.url(&format!("/c/{}", code.to_ascii_lowercase()))] {
-        let page = server.get(&url).await;
-        assert_eq!(page.status(), StatusCode::OK, "GET {url}");
-        assert!(page.text().await.expect("page").contains("カフェ・ド・浦和"), "{url} names the venue");
+        server.assert_leads_into_line(&url, &code).await;
     }
 
     let poster = server.get(&text(venue, "poster_pdf_url")).await;
@@ -124,7 +122,7 @@ async fn a_withdrawn_code_is_refused_and_withdrawal_needs_the_right_secret() {
     assert_eq!(no_header.status(), StatusCode::UNAUTHORIZED);
     let someone_elses = server.withdraw(&text(&other["registration"], "manage_token"), &location).await;
     assert_eq!(someone_elses.status(), StatusCode::NOT_FOUND, "a secret only reaches its own places");
-    assert_eq!(server.get(&format!("/c/{code}")).await.status(), StatusCode::OK, "nothing changed");
+    server.assert_leads_into_line(&format!("/c/{code}"), &code).await; // nothing changed
     assert_eq!(server.manage(&token).await["venues"][0]["status"], "active");
 
     let withdrawn = server.withdraw(&token, &location).await;
@@ -152,7 +150,7 @@ async fn a_withdrawn_code_is_refused_and_withdrawal_needs_the_right_secret() {
     assert_eq!(server.withdraw(&token, "00000000000000000000000000").await.status(), StatusCode::NOT_FOUND);
 
     let other_code = text(&other["venues"][0], "code");
-    assert_eq!(server.get(&format!("/c/{other_code}")).await.status(), StatusCode::OK, "other venues are untouched");
+    server.assert_leads_into_line(&format!("/c/{other_code}"), &other_code).await; // other venues are untouched
 
     for unknown in ["/c/0000000000", "/C/ZZZZZZZZZZ", "/c/not-a-code!"] {
         let page = server.get(unknown).await;
@@ -240,9 +238,7 @@ async fn registrations_and_withdrawals_survive_a_server_restart() {
     assert_eq!(listed["venues"][1]["status"], "withdrawn");
     assert_eq!(text(&listed["venues"][0], "checkin_url"), format!("{}/C/{kept}", server.base_url().to_ascii_uppercase()));
 
-    let scanned = server.get(&format!("/C/{kept}")).await;
-    assert_eq!(scanned.status(), StatusCode::OK);
-    assert!(scanned.text().await.expect("page").contains("残る店"));
+    server.assert_leads_into_line(&format!("/C/{kept}"), &kept).await;
     assert_eq!(server.get(&format!("/C/{gone}")).await.status(), StatusCode::GONE);
 }
 
@@ -257,11 +253,11 @@ async fn health_readiness_and_metrics_answer_without_leaking_codes_or_secrets() 
     let body = server.register(&valid_venue("計測される店")).await;
     let code = text(&body["venues"][0], "code");
     let token = text(&body["registration"], "manage_token");
-    assert_eq!(server.get(&format!("/c/{code}")).await.status(), StatusCode::OK);
+    server.assert_leads_into_line(&format!("/c/{code}"), &code).await;
     assert_eq!(server.get(&format!("/manage/{token}")).await.status(), StatusCode::OK);
 
     let metrics = server.metrics().await;
-    assert!(metrics.contains(r#"oshirase_http_requests_total{method="GET",route="/c/{code}",status="200"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"oshirase_http_requests_total{method="GET",route="/c/{code}",status="303"} 1"#), "{metrics}");
     assert!(metrics.contains(r#"route="/manage/{token}""#), "{metrics}");
     assert!(metrics.contains(r#"oshirase_venue_registrations_total{channel="api"} 1"#), "{metrics}");
     assert!(metrics.contains("oshirase_venue_places_registered_total 1"), "{metrics}");

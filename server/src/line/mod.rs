@@ -3,9 +3,14 @@
 //! Architecture invariant: only this module knows LINE's JSON. Handlers receive parsed
 //! [`webhook::Event`]s and call a client that takes our own types.
 //!
-//! Present so far: webhook signature verification ([`signature`]) and the webhook event model
-//! ([`webhook`]), each tested against LINE's published vector and schema-shaped fixtures. The
-//! webhook route, the Messaging API client and the sandbox come with the rest of issue 4.
+//! - [`signature`]: the webhook's `x-line-signature`.
+//! - [`webhook`]: webhook bodies as our own event types.
+//! - [`messages`]: our messages and their LINE message objects.
+//! - [`client`]: the Messaging API client.
+//! - [`deep_link`]: the `oaMessage` link a scanned code redirects to.
 
+pub mod client;
+pub mod deep_link;
+pub mod messages;
 pub mod signature;
 pub mod webhook;

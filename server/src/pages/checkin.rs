@@ -1,33 +1,9 @@
-//! What a resident sees when a phone camera (not LINE) opens a venue's code: the venue's
-//! name and how to check in; or, for a withdrawn or unknown code, what to do instead.
+//! What a resident sees when a scanned code cannot lead into LINE: a withdrawn or unknown
+//! code, with what to do instead. (An active code redirects into LINE.)
 
 use maud::{Markup, html};
 
 use super::layout::page;
-
-/// `GET /c/{code}` for an active place.
-pub fn active(venue_name: &str) -> Markup {
-    page(
-        "来場の記録",
-        "Check in",
-        html! {
-            div.card {
-                p { "ここは" }
-                p style="font-size:1.4rem;font-weight:bold" id="venue-name" { (venue_name) }
-                p { "です。" }
-            }
-            div.card {
-                h2 { "来場を記録するには" span.en lang="en" { "How to check in" } }
-                ol {
-                    li { "LINEアプリを開き、ホーム画面の検索欄の横にあるQRコードリーダーで、施設に掲示されたQRコードを読み取ってください。" }
-                    li { "LINEのトーク画面が開いたら、表示されたメッセージを送信してください。" }
-                    li { "来場を記録したことをLINEでお知らせします。来場のたびに読み取ってください。" }
-                }
-                p.en lang="en" { "Open LINE, scan the poster with LINE's QR reader, and send the message it prepares. LINE confirms each visit. Scan at every visit." }
-            }
-        },
-    )
-}
 
 /// `GET /c/{code}` for a code its venue withdrew: nothing is recorded, and the page does
 /// not name the venue.

@@ -5,6 +5,7 @@
 pub mod checkin;
 pub mod errors;
 pub mod home;
+pub mod info;
 pub mod layout;
 pub mod manage;
 pub mod register;

@@ -1,18 +1,20 @@
 //! A scanned venue code: `/c/{code}` (and `/C/{code}`, the upper-case form printed in QR
-//! codes to keep them small). Today it names the venue and explains how to check in with
-//! LINE; the LINE check-in issue turns an active code into a hand-over to LINE. Withdrawn
-//! and unknown codes record nothing.
+//! codes to keep them small). An active code redirects into LINE: the official account's
+//! chat opens with the check-in text typed in, and sending it records the visit. Withdrawn
+//! and unknown codes get a Japanese page and record nothing.
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use oshirase_common::VenueCode;
 
 use super::AppState;
 use super::error::PageError;
+use crate::line::deep_link::oa_message_url;
 use crate::pages;
+use crate::residents::commands::checkin_text;
 
 /// `/c/{code}` and `/C/{code}`.
 pub fn router() -> Router<AppState> {
@@ -23,8 +25,11 @@ async fn scanned(State(state): State<AppState>, Path(code): Path<String>) -> Res
     let Ok(code) = VenueCode::parse(&code) else {
         return Ok((StatusCode::NOT_FOUND, pages::checkin::unknown()).into_response());
     };
-    Ok(match state.store.venue_by_code(code).await? {
-        Some(venue) if venue.is_active() => pages::checkin::active(venue.venue.name.as_str()).into_response(),
+    Ok(match state.store.venue_by_code(code.clone()).await? {
+        Some(venue) if venue.is_active() => {
+            let links = &state.line_links;
+            Redirect::to(&oa_message_url(&links.deep_link_base, &links.basic_id, &checkin_text(&code))).into_response()
+        }
         Some(_) => (StatusCode::GONE, pages::checkin::withdrawn()).into_response(),
         None => (StatusCode::NOT_FOUND, pages::checkin::unknown()).into_response(),
     })

@@ -8,12 +8,16 @@
 //! | venue management | `manage.rs` | `/manage/{token}…` (posters, withdrawal) |
 //! | JSON API | `api.rs` | `/api/v1/…` |
 //! | scanned codes | `checkin.rs` | `/c/{code}`, `/C/{code}` |
+//! | LINE webhook | `line_webhook.rs` | `/line/webhook` |
+//! | public information | `info.rs` | `/how-it-works`, `/faq`, `/privacy` |
 
 pub mod api;
 pub mod checkin;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod info;
+pub mod line_webhook;
 pub mod manage;
 pub mod register;
 
@@ -25,7 +29,8 @@ use axum::http::{HeaderName, HeaderValue, header};
 use secrecy::SecretString;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::config::{LimitSettings, PublicBaseUrl};
+use crate::config::{CheckinSettings, LimitSettings, PublicBaseUrl};
+use crate::line::client::LineClient;
 use crate::metrics::Metrics;
 use crate::poster::PosterRenderer;
 use crate::store::Store;
@@ -45,6 +50,30 @@ pub struct AppState {
     pub limits: LimitSettings,
     /// Bearer token required by `/metrics`, if any.
     pub metrics_token: Option<SecretString>,
+    /// Where scanned codes send residents in LINE.
+    pub line_links: LineLinks,
+    /// The LINE channel, if configured; without it the webhook answers 503.
+    pub line_channel: Option<LineChannel>,
+    /// Check-in rules.
+    pub checkin: CheckinSettings,
+}
+
+/// LINE's deep links for the official account.
+#[derive(Debug, Clone)]
+pub struct LineLinks {
+    /// Base of `…/R/oaMessage/…` (LINE, or the sandbox).
+    pub deep_link_base: PublicBaseUrl,
+    /// The account's basic id (`@oshirase`).
+    pub basic_id: String,
+}
+
+/// A configured Messaging API channel.
+#[derive(Debug, Clone)]
+pub struct LineChannel {
+    /// Verifies webhook signatures.
+    pub channel_secret: SecretString,
+    /// Sends replies and pushes.
+    pub client: LineClient,
 }
 
 /// Only our own origin; no scripts at all; inline styles (the one stylesheet).
@@ -59,6 +88,8 @@ pub fn app(state: AppState) -> Router {
         .merge(manage::router())
         .merge(api::router(state.limits.upload_bytes))
         .merge(checkin::router())
+        .merge(line_webhook::router(state.limits.upload_bytes))
+        .merge(info::router())
         .fallback(|| async { error::PageError::NotFound })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state.metrics), crate::metrics::track))

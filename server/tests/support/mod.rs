@@ -1,0 +1,99 @@
+//! The handler-test harness shared by `http.rs` and `webhook.rs`: the real `app()` over a
+//! real SQLite file in a temporary folder, driven with `oneshot`.
+
+#![allow(dead_code, reason = "each test file uses the part of the harness it needs")]
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use axum::response::Response;
+use http_body_util::BodyExt;
+use oshirase_server::config::{CheckinSettings, LimitSettings, PublicBaseUrl, Settings};
+use oshirase_server::metrics::Metrics;
+use oshirase_server::poster::PosterRenderer;
+use oshirase_server::routes::{LineChannel, LineLinks};
+use oshirase_server::store::SqliteStore;
+use oshirase_server::{AppState, app};
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    _dir: tempfile::TempDir,
+    pub state: AppState,
+    pub db: std::path::PathBuf,
+}
+
+impl TestApp {
+    pub fn new() -> TestApp {
+        Self::with_limits(LimitSettings::default())
+    }
+
+    pub fn with_limits(limits: LimitSettings) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("oshirase.sqlite");
+        let font = Settings::default().poster.font_path;
+        assert!(Path::new(&font).exists(), "{} is missing: run `bash scripts/test` once to install test dependencies", font.display());
+        let state = AppState {
+            store: Arc::new(SqliteStore::open(&db).unwrap()),
+            posters: PosterRenderer::load(&font).unwrap(),
+            metrics: Arc::new(Metrics::default()),
+            base_url: PublicBaseUrl::parse("https://oshirase.example.jp").unwrap(),
+            limits,
+            metrics_token: None,
+            line_links: LineLinks { deep_link_base: PublicBaseUrl::parse("https://line.me").unwrap(), basic_id: "@oshirase".into() },
+            line_channel: None,
+            checkin: CheckinSettings::default(),
+        };
+        TestApp { _dir: dir, state, db }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Response {
+        app(self.state.clone()).oneshot(request).await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &str) -> Response {
+        self.send(Request::post(path).header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_owned())).unwrap()).await
+    }
+
+    pub async fn post_form(&self, path: &str, body: &str) -> Response {
+        self.send(Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(Body::from(body.to_owned())).unwrap()).await
+    }
+
+    pub fn venue_rows(&self) -> i64 {
+        self.count("venues")
+    }
+
+    /// The same application with a LINE channel whose API is unreachable: replies fail in
+    /// the background, which these tests do not look at.
+    pub fn with_line_channel(mut self, secret: &str) -> TestApp {
+        let client = oshirase_server::line::client::LineClient::new(
+            PublicBaseUrl::parse("http://127.0.0.1:9").unwrap(),
+            secrecy::SecretString::from("token"),
+            std::time::Duration::from_millis(200),
+            oshirase_server::line::client::RetryPolicy { attempts: 1, first_backoff: std::time::Duration::from_millis(1) },
+        )
+        .unwrap();
+        self.state.line_channel = Some(LineChannel { channel_secret: secrecy::SecretString::from(secret), client });
+        self
+    }
+
+    /// Rows in a table.
+    pub fn count(&self, table: &str) -> i64 {
+        rusqlite::Connection::open(&self.db).unwrap().query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+    }
+}
+
+pub async fn text(response: Response) -> String {
+    String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+pub async fn json_body(response: Response) -> Value {
+    serde_json::from_str(&text(response).await).unwrap()
+}
