@@ -56,6 +56,8 @@ pub struct Settings {
     pub line: LineSettings,
     /// Resident check-in rules.
     pub checkin: CheckinSettings,
+    /// How long data is kept.
+    pub retention: RetentionSettings,
 }
 
 /// `[server]`
@@ -193,6 +195,28 @@ pub struct CheckinSettings {
 impl Default for CheckinSettings {
     fn default() -> Self {
         Self { terms_version: "2026-11".to_owned(), pending_scan_minutes: 30, repeat_window_seconds: 120, max_per_hour: 30 }
+    }
+}
+
+/// `[retention]`: data is deleted when its time is up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Visits older than this many days are deleted.
+    #[serde(deserialize_with = "from_str_value")]
+    pub visit_days: u32,
+    /// Ids of processed webhook events (no personal data) are kept this many days, longer
+    /// than LINE ever redelivers.
+    #[serde(deserialize_with = "from_str_value")]
+    pub webhook_event_days: u32,
+    /// How often the purge runs, in minutes.
+    #[serde(deserialize_with = "from_str_value")]
+    pub purge_every_minutes: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self { visit_days: 31, webhook_event_days: 7, purge_every_minutes: 60 }
     }
 }
 

@@ -18,5 +18,6 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod venues;
+pub mod workers;
 
 pub use routes::{AppState, app};

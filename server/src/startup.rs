@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use crate::config::{LineSettings, PublicBaseUrl, Settings};
+use crate::config::{LineSettings, PublicBaseUrl, RetentionSettings, Settings};
 use crate::line::client::{LineClient, RetryPolicy};
 use crate::metrics::Metrics;
 use crate::poster::PosterRenderer;
@@ -19,6 +19,7 @@ use crate::store::SqliteStore;
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    retention: RetentionSettings,
 }
 
 impl Application {
@@ -43,7 +44,7 @@ impl Application {
             line_channel: line_channel(&settings.line)?,
             checkin: settings.checkin,
         };
-        Ok(Application { listener, state })
+        Ok(Application { listener, state, retention: settings.retention })
     }
 
     /// The address the server listens on.
@@ -56,9 +57,13 @@ impl Application {
         &self.state.base_url
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves (and runs the background workers) until `shutdown` completes, then finishes
+    /// the requests in flight.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(self.listener, app(self.state)).with_graceful_shutdown(shutdown).await.context("serving HTTP")
+        let purge = tokio::spawn(crate::workers::purge::run(Arc::clone(&self.state.store), self.retention));
+        let served = axum::serve(self.listener, app(self.state)).with_graceful_shutdown(shutdown).await.context("serving HTTP");
+        purge.abort();
+        served
     }
 }
 

@@ -192,6 +192,28 @@ pub struct RecordedVisit {
     pub scanned_at: OffsetDateTime,
 }
 
+/// What the purge deletes: everything older than these instants.
+#[derive(Debug, Clone, Copy)]
+pub struct PurgeBefore {
+    /// Visits scanned before this.
+    pub visits: OffsetDateTime,
+    /// Waiting scans that expired before this.
+    pub pending_scans: OffsetDateTime,
+    /// Processed webhook event ids received before this.
+    pub webhook_events: OffsetDateTime,
+}
+
+/// How many rows the purge deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Visits.
+    pub visits: usize,
+    /// Waiting scans.
+    pub pending_scans: usize,
+    /// Webhook event ids.
+    pub webhook_events: usize,
+}
+
 /// Everything the server stores. Every method runs off the async runtime's worker threads.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
@@ -231,4 +253,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Deletes a resident and everything of theirs. Returns false if there was nothing.
     async fn delete_resident(&self, event: EventKey, user: LineUserId) -> Result<Processed<bool>, StoreError>;
+
+    /// Deletes what has outlived its retention.
+    async fn purge(&self, before: PurgeBefore) -> Result<Purged, StoreError>;
 }

@@ -15,7 +15,8 @@ use time::OffsetDateTime;
 
 use super::migrations::migrate;
 use super::{
-    CheckInOutcome, CheckInRequest, EventKey, FollowState, NewRegistration, Processed, RecordedVisit, RegistrationRecord, Store, StoreError, VenueRecord, Withdrawal,
+    CheckInOutcome, CheckInRequest, EventKey, FollowState, NewRegistration, Processed, PurgeBefore, Purged, RecordedVisit, RegistrationRecord, Store, StoreError,
+    VenueRecord, Withdrawal,
 };
 use crate::secrets::TokenHash;
 
@@ -305,6 +306,10 @@ impl Store for SqliteStore {
     async fn delete_resident(&self, event: EventKey, user: LineUserId) -> Result<Processed<bool>, StoreError> {
         self.write(move |conn| residents::once(conn, &event, |tx| residents::delete_resident(tx, &user))).await
     }
+
+    async fn purge(&self, before: PurgeBefore) -> Result<Purged, StoreError> {
+        self.write(move |conn| residents::purge(conn, before)).await
+    }
 }
 
 #[cfg(test)]
@@ -588,6 +593,23 @@ mod tests {
                 .expect("q");
             assert_eq!(left, 0);
             assert_eq!(w.store.delete_resident(w.event(), user(1)).await.expect("again"), Processed::New(false));
+        }
+
+        #[tokio::test]
+        async fn the_purge_deletes_only_what_outlived_its_retention() {
+            let w = World::new().await;
+            let _ = w.store.consent(w.event(), user(1), TERMS.into()).await.expect("consent");
+            let now = OffsetDateTime::now_utc();
+            w.check_in(w.scan(&user(1), now - Duration::days(40))).await;
+            w.check_in(w.scan(&user(1), now - Duration::days(2))).await;
+            let mut waiting = w.scan(&user(2), now - Duration::hours(1));
+            waiting.pending_until = now - Duration::minutes(1);
+            w.check_in(waiting).await;
+            let before = crate::store::PurgeBefore { visits: now - Duration::days(31), pending_scans: now, webhook_events: now + Duration::seconds(1) };
+            let purged = w.store.purge(before).await.expect("purge");
+            assert_eq!((purged.visits, purged.pending_scans), (1, 1));
+            assert!(purged.webhook_events >= 4);
+            assert_eq!((w.count("visits"), w.count("pending_scans"), w.count("webhook_events")), (1, 0, 0));
         }
 
         #[tokio::test]

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use time::OffsetDateTime;
 
 use super::{from_millis, millis};
-use crate::store::{CheckInOutcome, CheckInRequest, EventKey, FollowState, Processed, RecordedVisit, StoreError};
+use crate::store::{CheckInOutcome, CheckInRequest, EventKey, FollowState, Processed, PurgeBefore, Purged, RecordedVisit, StoreError};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -136,4 +136,15 @@ pub(super) fn decline_consent(tx: &Transaction<'_>, user: &LineUserId) -> Result
 pub(super) fn delete_resident(tx: &Transaction<'_>, user: &LineUserId) -> Result<bool, StoreError> {
     // Visits and waiting scans go with the row (ON DELETE CASCADE).
     Ok(tx.execute("DELETE FROM residents WHERE line_user_id = ?1", [user.as_str()])? > 0)
+}
+
+pub(super) fn purge(conn: &mut Connection, before: PurgeBefore) -> Result<Purged, StoreError> {
+    let tx = conn.transaction()?;
+    let purged = Purged {
+        visits: tx.execute("DELETE FROM visits WHERE scanned_at_ms < ?1", [millis(before.visits)])?,
+        pending_scans: tx.execute("DELETE FROM pending_scans WHERE expires_at_ms < ?1", [millis(before.pending_scans)])?,
+        webhook_events: tx.execute("DELETE FROM webhook_events WHERE received_at_ms < ?1", [millis(before.webhook_events)])?,
+    };
+    tx.commit()?;
+    Ok(purged)
 }

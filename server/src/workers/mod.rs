@@ -1,0 +1,3 @@
+//! Background work, each as one step (`run_once`, testable) plus a loop around it.
+
+pub mod purge;
