@@ -4,6 +4,7 @@
 //! `residents.rs`.
 
 mod residents;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -31,7 +32,7 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: writer::Writer,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -50,20 +51,17 @@ impl SqliteStore {
         let mut writer = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         migrate(&mut writer)?;
-        Ok(SqliteStore { inner: Arc::new(Inner { path: path.to_owned(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) }) })
+        let writer = writer::Writer::start(writer)?;
+        Ok(SqliteStore { inner: Arc::new(Inner { path: path.to_owned(), writer, readers: Mutex::new(Vec::new()) }) })
     }
 
+    /// Runs `f` in the writer's next group transaction; returns once it is committed.
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        run_blocking(move || {
-            let mut conn = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut conn)
-        })
-        .await
+        self.inner.writer.write(f).await
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -191,8 +189,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_registration(&self, registration: NewRegistration) -> Result<RegistrationRecord, StoreError> {
-        self.write(move |conn| {
-            let tx = conn.transaction()?;
+        self.write(move |tx| {
             let created = millis(registration.created_at);
             tx.execute(
                 "INSERT INTO registrations (manage_token_hash, created_at_ms) VALUES (?1, ?2)",
@@ -225,9 +222,7 @@ impl Store for SqliteStore {
                         .map_err(|e| if unique_violation(&e) { StoreError::Conflict("location id or code".into()) } else { e.into() })?;
                 }
             }
-            let record = load_registration(&tx, id, created)?;
-            tx.commit()?;
-            Ok(record)
+            load_registration(tx, id, created)
         })
         .await
     }
@@ -253,8 +248,7 @@ impl Store for SqliteStore {
     }
 
     async fn withdraw_venue(&self, registration_id: i64, location_id: LocationId, at: OffsetDateTime) -> Result<Withdrawal, StoreError> {
-        self.write(move |conn| {
-            let tx = conn.transaction()?;
+        self.write(move |tx| {
             let state: Option<Option<i64>> = tx
                 .query_row(
                     "SELECT withdrawn_at_ms FROM venues WHERE registration_id = ?1 AND location_id = ?2",
@@ -273,7 +267,6 @@ impl Store for SqliteStore {
                     Withdrawal::Withdrawn
                 }
             };
-            tx.commit()?;
             Ok(outcome)
         })
         .await

@@ -1,9 +1,9 @@
-//! Residents, scans and visits in SQLite. Each public function is one webhook event: it
-//! records the event id and applies the event's effect in the same transaction, so a
-//! redelivered or duplicated event changes nothing.
+//! Residents, scans and visits in SQLite. Each event's work runs through [`once`]: it
+//! records the event id and applies the event's effect in the same transaction (the
+//! writer's savepoint), so a redelivered or duplicated event changes nothing.
 
 use oshirase_common::{LineUserId, VenueName};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 use super::{from_millis, millis};
@@ -11,9 +11,9 @@ use crate::store::{CheckInOutcome, CheckInRequest, EventKey, FollowState, Proces
 
 const HOUR_MS: i64 = 3_600_000;
 
-/// Runs `effect` once per event id: records the id, applies the effect, commits both.
-pub(super) fn once<T>(conn: &mut Connection, event: &EventKey, effect: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>) -> Result<Processed<T>, StoreError> {
-    let tx = conn.transaction()?;
+/// Runs `effect` once per event id: records the id and applies the effect, both in the
+/// caller's transaction.
+pub(super) fn once<T>(tx: &Connection, event: &EventKey, effect: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<Processed<T>, StoreError> {
     let inserted = tx.execute(
         "INSERT INTO webhook_events (webhook_event_id, received_at_ms) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         params![event.id, millis(event.received_at)],
@@ -21,13 +21,11 @@ pub(super) fn once<T>(conn: &mut Connection, event: &EventKey, effect: impl FnOn
     if inserted == 0 {
         return Ok(Processed::Duplicate);
     }
-    let value = effect(&tx)?;
-    tx.commit()?;
-    Ok(Processed::New(value))
+    Ok(Processed::New(effect(tx)?))
 }
 
 /// The resident's row id and the terms they consented to, creating the row if needed.
-fn resident(tx: &Transaction<'_>, user: &LineUserId, now: OffsetDateTime) -> Result<(i64, Option<String>), StoreError> {
+fn resident(tx: &Connection, user: &LineUserId, now: OffsetDateTime) -> Result<(i64, Option<String>), StoreError> {
     tx.execute(
         "INSERT INTO residents (line_user_id, created_at_ms) VALUES (?1, ?2) ON CONFLICT (line_user_id) DO NOTHING",
         params![user.as_str(), millis(now)],
@@ -39,18 +37,18 @@ fn venue_name(stored: &str) -> Result<VenueName, StoreError> {
     VenueName::parse(stored).map_err(|_| StoreError::Corrupt(format!("venue name {stored:?}")))
 }
 
-pub(super) fn follow(tx: &Transaction<'_>, user: &LineUserId, terms_version: &str, now: OffsetDateTime) -> Result<FollowState, StoreError> {
+pub(super) fn follow(tx: &Connection, user: &LineUserId, terms_version: &str, now: OffsetDateTime) -> Result<FollowState, StoreError> {
     let (id, terms) = resident(tx, user, now)?;
     tx.execute("UPDATE residents SET blocked_at_ms = NULL WHERE id = ?1", [id])?;
     Ok(FollowState { consented: terms.as_deref() == Some(terms_version) })
 }
 
-pub(super) fn unfollow(tx: &Transaction<'_>, user: &LineUserId, now: OffsetDateTime) -> Result<(), StoreError> {
+pub(super) fn unfollow(tx: &Connection, user: &LineUserId, now: OffsetDateTime) -> Result<(), StoreError> {
     tx.execute("UPDATE residents SET blocked_at_ms = ?1 WHERE line_user_id = ?2", params![millis(now), user.as_str()])?;
     Ok(())
 }
 
-pub(super) fn check_in(tx: &Transaction<'_>, request: &CheckInRequest, now: OffsetDateTime) -> Result<CheckInOutcome, StoreError> {
+pub(super) fn check_in(tx: &Connection, request: &CheckInRequest, now: OffsetDateTime) -> Result<CheckInOutcome, StoreError> {
     let venue: Option<(String, String, Option<i64>)> = tx
         .query_row("SELECT location_id, name, withdrawn_at_ms FROM venues WHERE code = ?1", [request.code.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
@@ -101,7 +99,7 @@ pub(super) fn check_in(tx: &Transaction<'_>, request: &CheckInRequest, now: Offs
     }
 }
 
-pub(super) fn consent(tx: &Transaction<'_>, user: &LineUserId, terms_version: &str, now: OffsetDateTime) -> Result<Vec<RecordedVisit>, StoreError> {
+pub(super) fn consent(tx: &Connection, user: &LineUserId, terms_version: &str, now: OffsetDateTime) -> Result<Vec<RecordedVisit>, StoreError> {
     let (resident, _) = resident(tx, user, now)?;
     tx.execute(
         "UPDATE residents SET consent_terms = ?1, consented_at_ms = ?2 WHERE id = ?3",
@@ -126,25 +124,22 @@ pub(super) fn consent(tx: &Transaction<'_>, user: &LineUserId, terms_version: &s
     Ok(recorded)
 }
 
-pub(super) fn decline_consent(tx: &Transaction<'_>, user: &LineUserId) -> Result<usize, StoreError> {
+pub(super) fn decline_consent(tx: &Connection, user: &LineUserId) -> Result<usize, StoreError> {
     Ok(tx.execute(
         "DELETE FROM pending_scans WHERE resident_id = (SELECT id FROM residents WHERE line_user_id = ?1)",
         [user.as_str()],
     )?)
 }
 
-pub(super) fn delete_resident(tx: &Transaction<'_>, user: &LineUserId) -> Result<bool, StoreError> {
+pub(super) fn delete_resident(tx: &Connection, user: &LineUserId) -> Result<bool, StoreError> {
     // Visits and waiting scans go with the row (ON DELETE CASCADE).
     Ok(tx.execute("DELETE FROM residents WHERE line_user_id = ?1", [user.as_str()])? > 0)
 }
 
-pub(super) fn purge(conn: &mut Connection, before: PurgeBefore) -> Result<Purged, StoreError> {
-    let tx = conn.transaction()?;
-    let purged = Purged {
+pub(super) fn purge(tx: &Connection, before: PurgeBefore) -> Result<Purged, StoreError> {
+    Ok(Purged {
         visits: tx.execute("DELETE FROM visits WHERE scanned_at_ms < ?1", [millis(before.visits)])?,
         pending_scans: tx.execute("DELETE FROM pending_scans WHERE expires_at_ms < ?1", [millis(before.pending_scans)])?,
         webhook_events: tx.execute("DELETE FROM webhook_events WHERE received_at_ms < ?1", [millis(before.webhook_events)])?,
-    };
-    tx.commit()?;
-    Ok(purged)
+    })
 }
