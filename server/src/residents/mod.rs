@@ -5,7 +5,7 @@
 
 pub mod commands;
 
-use oshirase_common::{LineUserId, VenueName};
+use oshirase_common::LineUserId;
 use time::{Duration, OffsetDateTime};
 
 use self::commands::{PostbackCommand, TextCommand};
@@ -166,18 +166,15 @@ fn checkin_reply(ctx: &Context<'_>, outcome: CheckInOutcome) -> Vec<Message> {
         CheckInOutcome::Recorded(visit) => vec![Message::Text(visit_text(&c.recorded, &visit))],
         CheckInOutcome::Repeat(visit) => vec![Message::Text(visit_text(&c.repeat, &visit))],
         CheckInOutcome::AwaitingConsent { venue } => {
-            let mut messages = vec![Message::Text(waiting_text(&venue))];
-            messages.extend(consent_request(ctx));
-            messages
+            // The waiting notice carries the privacy link itself; then only the question.
+            let c = catalog();
+            let waiting = c.waiting_for_consent.render(&[("venue", venue.as_str()), ("privacy_url", &ctx.privacy_url)]);
+            vec![Message::Text(waiting), question(&c.consent_question, commands::consent_data(&ctx.settings.terms_version), commands::DECLINE_DATA.to_owned())]
         }
         CheckInOutcome::UnknownCode => vec![Message::Text(c.unknown_code.render(&[]))],
         CheckInOutcome::Withdrawn => vec![Message::Text(c.withdrawn_code.render(&[]))],
         CheckInOutcome::RateLimited => vec![Message::Text(c.rate_limited.render(&[]))],
     }
-}
-
-fn waiting_text(venue: &VenueName) -> String {
-    catalog().waiting_for_consent.render(&[("venue", venue.as_str())])
 }
 
 fn visit_text(text: &crate::messages::Text, visit: &RecordedVisit) -> String {
