@@ -24,6 +24,8 @@ pub struct ManageView<'a> {
     pub just_registered: bool,
     /// True right after a withdrawal.
     pub just_withdrawn: bool,
+    /// The public base URL, to show each place's check-in URL (what its QR code holds).
+    pub public_base: &'a crate::config::PublicBaseUrl,
 }
 
 /// `GET /manage/{token}`.
@@ -55,7 +57,7 @@ pub fn manage(view: &ManageView<'_>) -> Markup {
                 }
             }
             @for venue in &view.registration.venues {
-                (place(view.base_path, venue))
+                (place(view.base_path, &view.public_base.qr_url(&format!("/C/{}", venue.code)), venue))
             }
             div.card {
                 h2 { "ポスターの掲示について" span.en lang="en" { "Displaying the poster" } }
@@ -70,7 +72,7 @@ pub fn manage(view: &ManageView<'_>) -> Markup {
     )
 }
 
-fn place(base_path: &str, venue: &VenueRecord) -> Markup {
+fn place(base_path: &str, checkin_url: &str, venue: &VenueRecord) -> Markup {
     let v = &venue.venue;
     let path = format!("{base_path}/venues/{}", venue.location_id);
     html! {
@@ -92,6 +94,9 @@ fn place(base_path: &str, venue: &VenueRecord) -> Markup {
                     tr { th { "電話番号" } td { (v.phone) } }
                     tr { th { "メールアドレス" } td { (v.email) } }
                     tr { th { "コード" } td { code { (venue.code.grouped()) } } }
+                    @if venue.is_active() {
+                        tr { th { "読み取り用URL" } td { code.checkin-url { (checkin_url) } } }
+                    }
                 }
             }
             @if venue.is_active() {

@@ -63,6 +63,7 @@ async fn show(State(state): State<AppState>, Path(token): Path<String>, Query(qu
         base_path: &base_path,
         just_registered: query.registered.is_some(),
         just_withdrawn: query.withdrawn.is_some(),
+        public_base: &state.base_url,
     };
     Ok((no_store(), pages::manage::manage(&view)).into_response())
 }
