@@ -28,6 +28,7 @@ pub fn router(sandbox: Sandbox) -> Router {
         .route("/sandbox/residents/{id}/postback", post(postback))
         .route("/sandbox/residents/{id}/follow", post(follow))
         .route("/sandbox/residents/{id}/block", post(block))
+        .route("/sandbox/residents/{id}/reply-tokens", post(reply_tokens))
         .route("/sandbox/webhook-log", get(webhook_log))
         .route("/sandbox/requests", get(requests))
         .route("/sandbox/stats", get(stats))
@@ -156,6 +157,16 @@ async fn follow(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Answe
 
 async fn block(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Answer {
     ok(sandbox.block(&id).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenCount {
+    count: usize,
+}
+
+async fn reply_tokens(State(sandbox): State<Sandbox>, Path(id): Path<String>, Body(wanted): Body<TokenCount>) -> Answer {
+    ok(json!({ "reply_tokens": sandbox.issue_reply_tokens(&id, wanted.count)? }))
 }
 
 async fn webhook_log(State(sandbox): State<Sandbox>) -> Answer {

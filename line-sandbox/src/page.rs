@@ -509,6 +509,9 @@ article.resident h3{margin:0;font-size:1.1rem}
 .user-id{color:#5b6470}
 .notice{background:#fff8e1;border:1px solid #f0d58c;border-radius:6px;padding:6px 10px;margin:8px 0;white-space:pre-line}
 .columns{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:16px;margin-top:8px}
+@media (max-width:760px){.columns{grid-template-columns:minmax(0,1fr)}main{padding:12px}}
+input[type=file]{max-width:100%}
+fieldset input[type=text],fieldset input[type=url]{min-width:0;flex:1 1 10em}
 .chat{background:#8cabd9;border-radius:10px;padding:10px;min-height:120px}
 .chat .scroll{display:flex;flex-direction:column-reverse;max-height:560px;overflow-y:auto}
 .chat .empty,.chat .empty .en{color:#eef3fb;text-align:center;margin:0}

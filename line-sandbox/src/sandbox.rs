@@ -140,6 +140,8 @@ pub struct ConfigView {
 const RETRY_KEY_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 /// Most entries kept in each log (the oldest are dropped).
 const LOG_LIMIT: usize = 10_000;
+/// Most reply tokens [`Sandbox::issue_reply_tokens`] hands out in one call.
+pub const MAX_TOKENS_PER_CALL: usize = 10_000;
 
 #[derive(Debug)]
 struct Shared {
@@ -362,6 +364,21 @@ impl Sandbox {
             state.new_event(EventKind::Postback { data: data.to_owned() }, user_id, true)
         };
         Ok(webhook::deliver(self, vec![event]).await)
+    }
+
+    /// Fresh reply tokens for `count` message events of `user_id` that happen outside the
+    /// sandbox: a load generator signs and posts its own webhooks (as LINE would deliver
+    /// them) and needs tokens the Messaging API accepts. Each token behaves exactly like a
+    /// delivered event's: it works once, within the configured lifetime, and its reply reaches
+    /// this resident. Like writing a message, it needs the resident to be a friend.
+    pub fn issue_reply_tokens(&self, user_id: &str, count: usize) -> Result<Vec<String>, ActionError> {
+        if !(1..=MAX_TOKENS_PER_CALL).contains(&count) {
+            return Err(ActionError::Invalid(format!("count must be 1 to {MAX_TOKENS_PER_CALL}")));
+        }
+        let mut state = self.lock();
+        state.require_friend(user_id)?;
+        state.forget_expired_reply_tokens(Instant::now());
+        Ok((0..count).map(|_| state.issue_reply_token(user_id)).collect())
     }
 
     /// The resident's phone reads a QR code holding `url` (see [`crate::scan`]).
@@ -648,14 +665,22 @@ impl State {
     fn new_event(&mut self, kind: EventKind, user_id: &str, with_reply_token: bool) -> Event {
         let timestamp = now_ms();
         let reply_token = with_reply_token.then(|| {
-            let now = Instant::now();
-            self.reply_tokens.retain(|_, t| t.expires > now);
-            let token = new_reply_token();
-            let expires = now + Duration::from_millis(self.knobs.reply_token_ttl_ms);
-            self.reply_tokens.insert(token.clone(), IssuedToken { user_id: user_id.to_owned(), expires });
-            token
+            self.forget_expired_reply_tokens(Instant::now());
+            self.issue_reply_token(user_id)
         });
         Event { kind, user_id: user_id.to_owned(), webhook_event_id: self.ulids.next(timestamp), timestamp, reply_token }
+    }
+
+    fn forget_expired_reply_tokens(&mut self, now: Instant) {
+        self.reply_tokens.retain(|_, t| t.expires > now);
+    }
+
+    /// A new reply token for `user_id`, valid for the configured lifetime.
+    fn issue_reply_token(&mut self, user_id: &str) -> String {
+        let token = new_reply_token();
+        let expires = Instant::now() + Duration::from_millis(self.knobs.reply_token_ttl_ms);
+        self.reply_tokens.insert(token.clone(), IssuedToken { user_id: user_id.to_owned(), expires });
+        token
     }
 
     fn check_retry_key(&mut self, key: &str) -> Result<(), LineError> {

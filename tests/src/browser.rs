@@ -89,8 +89,10 @@ impl Browser {
     }
 
     /// Saves a PNG of the whole page at phone width (the emulated screen is made as tall as
-    /// the page for the shot, then restored), creating the folder if needed.
+    /// the page for the shot, then restored), creating the folder if needed. The page is
+    /// scrolled to its top first, so a page opened at an anchor is shot whole too.
     pub async fn screenshot(&self, path: &Path) {
+        self.client.execute("window.scrollTo(0, 0);", vec![]).await.expect("scroll to the top");
         let page_height = self.script_number("return Math.ceil(document.documentElement.scrollHeight);").await;
         let page_height = u32::try_from(page_height).unwrap_or(PHONE_HEIGHT).max(PHONE_HEIGHT);
         self.emulate_screen(PHONE_WIDTH, page_height).await;

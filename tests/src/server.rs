@@ -231,7 +231,8 @@ pub fn server_binary() -> PathBuf {
     path
 }
 
-fn workspace_dir() -> PathBuf {
+/// The workspace's root folder (where `Cargo.toml` lists the members).
+pub fn workspace_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits inside the workspace").to_owned()
 }
 

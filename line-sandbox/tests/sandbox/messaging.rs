@@ -103,6 +103,47 @@ async fn a_reply_token_expires_after_its_lifetime_and_unknown_ones_are_invalid()
 }
 
 #[tokio::test]
+async fn issued_reply_tokens_work_once_reach_their_resident_and_expire_like_delivered_ones() {
+    let receiver = Receiver::start().await;
+    let t = TestSandbox::delivering_to(&receiver).await;
+    let id = t.friend("佐藤").await;
+    let other = t.friend("鈴木").await;
+    let issued = t.control(Method::POST, &format!("/sandbox/residents/{id}/reply-tokens"), Some(json!({"count": 2})), 200).await;
+    let tokens: Vec<String> = issued["reply_tokens"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    assert_eq!(tokens.len(), 2);
+    assert_ne!(tokens[0], tokens[1]);
+    for token in &tokens {
+        let reply = json!({"replyToken": token, "messages": text("記録しました")});
+        let (status, body) = answer(t.api_post("/v2/bot/message/reply", &reply).await).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = answer(t.api_post("/v2/bot/message/reply", &reply).await).await;
+        assert_eq!((status, body), (400, json!({"message": "Invalid reply token"})), "a second use is refused");
+    }
+    assert_eq!(t.inbox(&id).await.len(), 2);
+    assert!(t.inbox(&other).await.is_empty(), "replies reach only the resident the tokens were issued for");
+
+    t.configure(json!({"reply_token_ttl_ms": 100})).await;
+    let late = t.sandbox().issue_reply_tokens(&id, 1).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (status, _) = answer(t.api_post("/v2/bot/message/reply", &json!({"replyToken": late[0], "messages": text("遅い")})).await).await;
+    assert_eq!(status, 400, "an issued token expires like a delivered one");
+    assert_eq!(receiver.received().len(), 2, "issuing tokens delivers no webhook (only the two follows were)");
+}
+
+#[tokio::test]
+async fn reply_tokens_are_issued_only_to_friends_and_in_sensible_numbers() {
+    let t = TestSandbox::start().await;
+    let stranger = t.resident("田中").await;
+    let refused = t.control(Method::POST, &format!("/sandbox/residents/{stranger}/reply-tokens"), Some(json!({"count": 1})), 409).await;
+    assert!(refused["error"].as_str().unwrap().contains("friend"));
+    t.control(Method::POST, "/sandbox/residents/Uunknown/reply-tokens", Some(json!({"count": 1})), 404).await;
+    t.sandbox().follow(&stranger).await.unwrap();
+    for count in [0, 10_001] {
+        t.control(Method::POST, &format!("/sandbox/residents/{stranger}/reply-tokens"), Some(json!({"count": count})), 400).await;
+    }
+}
+
+#[tokio::test]
 async fn a_retry_key_on_reply_is_refused() {
     let receiver = Receiver::start().await;
     let t = TestSandbox::delivering_to(&receiver).await;
