@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use crate::config::{LineSettings, PublicBaseUrl, RetentionSettings, Settings};
+use crate::config::{LineSettings, PublicBaseUrl, Settings};
 use crate::line::client::{LineClient, RetryPolicy};
 use crate::metrics::Metrics;
 use crate::poster::PosterRenderer;
@@ -19,7 +19,6 @@ use crate::store::SqliteStore;
 pub struct Application {
     listener: TcpListener,
     state: AppState,
-    retention: RetentionSettings,
 }
 
 impl Application {
@@ -43,8 +42,9 @@ impl Application {
             line_links: LineLinks { deep_link_base: settings.line.deep_link_base_url.clone(), basic_id: settings.line.basic_id.clone() },
             line_channel: line_channel(&settings.line)?,
             checkin: settings.checkin,
+            retention: settings.retention,
         };
-        Ok(Application { listener, state, retention: settings.retention })
+        Ok(Application { listener, state })
     }
 
     /// The address the server listens on.
@@ -60,7 +60,7 @@ impl Application {
     /// Serves (and runs the background workers) until `shutdown` completes, then finishes
     /// the requests in flight.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let purge = tokio::spawn(crate::workers::purge::run(Arc::clone(&self.state.store), self.retention));
+        let purge = tokio::spawn(crate::workers::purge::run(Arc::clone(&self.state.store), self.state.retention.clone()));
         let served = axum::serve(self.listener, app(self.state)).with_graceful_shutdown(shutdown).await.context("serving HTTP");
         purge.abort();
         served

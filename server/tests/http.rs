@@ -318,3 +318,15 @@ async fn readiness_and_metrics_answer() {
     assert!(metrics.contains("oshirase_venue_registrations_total{channel=\"api\"} 1"), "{metrics}");
     assert!(metrics.contains("route=\"/api/v1/venues\",status=\"201\""), "{metrics}");
 }
+
+#[tokio::test]
+async fn the_public_pages_explain_the_service_and_state_the_retention_period() {
+    let app = TestApp::new();
+    let privacy = text(app.get("/privacy").await).await;
+    assert!(privacy.contains("読み取った日から31日が過ぎると自動的に削除します"), "{privacy}");
+    assert!(privacy.contains("版：2026-11"));
+    let faq = text(app.get("/faq").await).await;
+    assert!(faq.contains("お知らせに日時や場所は書かれていますか？"));
+    let how = text(app.get("/how-it-works").await).await;
+    assert!(how.contains("<html lang=\"ja\">") && how.contains("利用する方へ"));
+}

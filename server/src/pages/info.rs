@@ -87,7 +87,7 @@ fn faq_list(items: &[Faq]) -> Markup {
 }
 
 /// `GET /privacy`: what is collected, why, for how long, and the resident's rights.
-pub fn privacy(terms_version: &str) -> Markup {
+pub fn privacy(terms_version: &str, visit_days: u32) -> Markup {
     page(
         "利用規約とプライバシーポリシー",
         "Terms and privacy policy",
@@ -105,7 +105,7 @@ pub fn privacy(terms_version: &str) -> Markup {
                 h2 { "提供" span.en lang="en" { "Sharing" } }
                 p { "施設・店舗・イベントの事業者を含め、第三者には提供しません。保健所の職員が見るのは人数だけで、個人を特定できる情報は見ません。" }
                 h2 { "保存期間" span.en lang="en" { "Retention" } }
-                p { "来場の記録は、保存期間が過ぎると自動的に削除します。同意前の読み取りは、同意がなければ短時間で削除します。" }
+                p { "来場の記録は、読み取った日から" (visit_days) "日が過ぎると自動的に削除します。同意前の読み取りは、同意がなければ短時間で削除します。" }
                 h2 { "削除" span.en lang="en" { "Deletion" } }
                 p { "LINEのトーク画面で「削除」と送り、確認のボタンをタップすると、いつでもすべてのデータを削除できます。" }
                 h2 { "お知らせの内容" span.en lang="en" { "Notices" } }
@@ -113,7 +113,7 @@ pub fn privacy(terms_version: &str) -> Markup {
             }
             div.card {
                 p.en lang="en" {
-                    "We collect your LINE user identifier, the places you scanned and when, and your consent. We use them only to notify you, at the health centre's discretion, if you may have been exposed. Nobody else receives them; staff see counts only. Records are deleted when their retention ends, or at any time when you send 削除."
+                    "We collect your LINE user identifier, the places you scanned and when, and your consent. We use them only to notify you, at the health centre's discretion, if you may have been exposed. Nobody else receives them; staff see counts only. Visits are deleted automatically after their retention period (shown above in days), or at any time when you send 削除."
                 }
             }
         },

@@ -17,5 +17,5 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn privacy(State(state): State<AppState>) -> Markup {
-    pages::info::privacy(&state.checkin.terms_version)
+    pages::info::privacy(&state.checkin.terms_version, state.retention.visit_days)
 }

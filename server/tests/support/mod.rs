@@ -46,6 +46,7 @@ impl TestApp {
             line_links: LineLinks { deep_link_base: PublicBaseUrl::parse("https://line.me").unwrap(), basic_id: "@oshirase".into() },
             line_channel: None,
             checkin: CheckinSettings::default(),
+            retention: oshirase_server::config::RetentionSettings::default(),
         };
         TestApp { _dir: dir, state, db }
     }
