@@ -3,7 +3,7 @@
 //! writer's savepoint), so a redelivered or duplicated event changes nothing.
 
 use oshirase_common::{LineUserId, VenueName};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 use time::OffsetDateTime;
 
 use super::{from_millis, millis};
@@ -11,10 +11,20 @@ use crate::store::{CheckInOutcome, CheckInRequest, EventKey, FollowState, Proces
 
 const HOUR_MS: i64 = 3_600_000;
 
+/// Runs a statement, compiled once and kept in the connection's statement cache.
+fn exec(conn: &Connection, sql: &str, params: impl Params) -> Result<usize, StoreError> {
+    Ok(conn.prepare_cached(sql)?.execute(params)?)
+}
+
+/// Reads one row with a cached statement.
+fn row<T>(conn: &Connection, sql: &str, params: impl Params, read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, read)
+}
+
 /// Runs `effect` once per event id: records the id and applies the effect, both in the
 /// caller's transaction.
 pub(super) fn once<T>(tx: &Connection, event: &EventKey, effect: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<Processed<T>, StoreError> {
-    let inserted = tx.execute(
+    let inserted = exec(tx, 
         "INSERT INTO webhook_events (webhook_event_id, received_at_ms) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         params![event.id, millis(event.received_at)],
     )?;
@@ -26,11 +36,11 @@ pub(super) fn once<T>(tx: &Connection, event: &EventKey, effect: impl FnOnce(&Co
 
 /// The resident's row id and the terms they consented to, creating the row if needed.
 fn resident(tx: &Connection, user: &LineUserId, now: OffsetDateTime) -> Result<(i64, Option<String>), StoreError> {
-    tx.execute(
+    exec(tx, 
         "INSERT INTO residents (line_user_id, created_at_ms) VALUES (?1, ?2) ON CONFLICT (line_user_id) DO NOTHING",
         params![user.as_str(), millis(now)],
     )?;
-    Ok(tx.query_row("SELECT id, consent_terms FROM residents WHERE line_user_id = ?1", [user.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    Ok(row(tx, "SELECT id, consent_terms FROM residents WHERE line_user_id = ?1", [user.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?)
 }
 
 fn venue_name(stored: &str) -> Result<VenueName, StoreError> {
@@ -39,12 +49,12 @@ fn venue_name(stored: &str) -> Result<VenueName, StoreError> {
 
 pub(super) fn follow(tx: &Connection, user: &LineUserId, terms_version: &str, now: OffsetDateTime) -> Result<FollowState, StoreError> {
     let (id, terms) = resident(tx, user, now)?;
-    tx.execute("UPDATE residents SET blocked_at_ms = NULL WHERE id = ?1", [id])?;
+    exec(tx, "UPDATE residents SET blocked_at_ms = NULL WHERE id = ?1", [id])?;
     Ok(FollowState { consented: terms.as_deref() == Some(terms_version) })
 }
 
 pub(super) fn unfollow(tx: &Connection, user: &LineUserId, now: OffsetDateTime) -> Result<(), StoreError> {
-    tx.execute("UPDATE residents SET blocked_at_ms = ?1 WHERE line_user_id = ?2", params![millis(now), user.as_str()])?;
+    exec(tx, "UPDATE residents SET blocked_at_ms = ?1 WHERE line_user_id = ?2", params![millis(now), user.as_str()])?;
     Ok(())
 }
 
@@ -76,7 +86,7 @@ pub(super) fn check_in(tx: &Connection, request: &CheckInRequest, now: OffsetDat
         let visit = RecordedVisit { venue, scanned_at: from_millis(earlier)? };
         return Ok(if consented { CheckInOutcome::Repeat(visit) } else { CheckInOutcome::AwaitingConsent { venue: visit.venue } });
     }
-    let last_hour: i64 = tx.query_row(
+    let last_hour: i64 = row(tx, 
         &format!("SELECT count(*) FROM {table} WHERE resident_id = ?1 AND scanned_at_ms > ?2"),
         params![resident, scanned - HOUR_MS],
         |r| r.get(0),
@@ -85,13 +95,13 @@ pub(super) fn check_in(tx: &Connection, request: &CheckInRequest, now: OffsetDat
         return Ok(CheckInOutcome::RateLimited);
     }
     if consented {
-        tx.execute(
+        exec(tx, 
             "INSERT INTO visits (resident_id, location_id, scanned_at_ms, recorded_at_ms) VALUES (?1, ?2, ?3, ?4)",
             params![resident, location, scanned, millis(now)],
         )?;
         Ok(CheckInOutcome::Recorded(RecordedVisit { venue, scanned_at: request.scanned_at }))
     } else {
-        tx.execute(
+        exec(tx, 
             "INSERT INTO pending_scans (resident_id, location_id, scanned_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
             params![resident, location, scanned, millis(request.pending_until)],
         )?;
@@ -101,7 +111,7 @@ pub(super) fn check_in(tx: &Connection, request: &CheckInRequest, now: OffsetDat
 
 pub(super) fn consent(tx: &Connection, user: &LineUserId, terms_version: &str, now: OffsetDateTime) -> Result<Vec<RecordedVisit>, StoreError> {
     let (resident, _) = resident(tx, user, now)?;
-    tx.execute(
+    exec(tx, 
         "UPDATE residents SET consent_terms = ?1, consented_at_ms = ?2 WHERE id = ?3",
         params![terms_version, millis(now), resident],
     )?;
@@ -114,18 +124,18 @@ pub(super) fn consent(tx: &Connection, user: &LineUserId, terms_version: &str, n
     };
     let mut recorded = Vec::with_capacity(waiting.len());
     for (location, scanned, name) in waiting {
-        tx.execute(
+        exec(tx, 
             "INSERT INTO visits (resident_id, location_id, scanned_at_ms, recorded_at_ms) VALUES (?1, ?2, ?3, ?4)",
             params![resident, location, scanned, millis(now)],
         )?;
         recorded.push(RecordedVisit { venue: venue_name(&name)?, scanned_at: from_millis(scanned)? });
     }
-    tx.execute("DELETE FROM pending_scans WHERE resident_id = ?1", [resident])?;
+    exec(tx, "DELETE FROM pending_scans WHERE resident_id = ?1", [resident])?;
     Ok(recorded)
 }
 
 pub(super) fn decline_consent(tx: &Connection, user: &LineUserId) -> Result<usize, StoreError> {
-    Ok(tx.execute(
+    Ok(exec(tx, 
         "DELETE FROM pending_scans WHERE resident_id = (SELECT id FROM residents WHERE line_user_id = ?1)",
         [user.as_str()],
     )?)
@@ -133,13 +143,13 @@ pub(super) fn decline_consent(tx: &Connection, user: &LineUserId) -> Result<usiz
 
 pub(super) fn delete_resident(tx: &Connection, user: &LineUserId) -> Result<bool, StoreError> {
     // Visits and waiting scans go with the row (ON DELETE CASCADE).
-    Ok(tx.execute("DELETE FROM residents WHERE line_user_id = ?1", [user.as_str()])? > 0)
+    Ok(exec(tx, "DELETE FROM residents WHERE line_user_id = ?1", [user.as_str()])? > 0)
 }
 
 pub(super) fn purge(tx: &Connection, before: PurgeBefore) -> Result<Purged, StoreError> {
     Ok(Purged {
-        visits: tx.execute("DELETE FROM visits WHERE scanned_at_ms < ?1", [millis(before.visits)])?,
-        pending_scans: tx.execute("DELETE FROM pending_scans WHERE expires_at_ms < ?1", [millis(before.pending_scans)])?,
-        webhook_events: tx.execute("DELETE FROM webhook_events WHERE received_at_ms < ?1", [millis(before.webhook_events)])?,
+        visits: exec(tx, "DELETE FROM visits WHERE scanned_at_ms < ?1", [millis(before.visits)])?,
+        pending_scans: exec(tx, "DELETE FROM pending_scans WHERE expires_at_ms < ?1", [millis(before.pending_scans)])?,
+        webhook_events: exec(tx, "DELETE FROM webhook_events WHERE received_at_ms < ?1", [millis(before.webhook_events)])?,
     })
 }

@@ -64,6 +64,8 @@ pub(super) struct Writer {
 impl Writer {
     /// Starts the writer thread on `conn`.
     pub(super) fn start(conn: Connection) -> Result<Writer, StoreError> {
+        // Room for every statement the write path uses, so none is compiled twice.
+        conn.set_prepared_statement_cache_capacity(128);
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -87,12 +89,19 @@ impl Writer {
 
 /// Runs `work` inside a savepoint, rolling back to it if the work fails or panics.
 fn in_savepoint<T>(conn: &Connection, work: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
-    conn.execute_batch("SAVEPOINT job")?;
+    control(conn, "SAVEPOINT job")?;
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| work(conn)))
         .unwrap_or_else(|_| Err(StoreError::Task("a database job panicked".into())));
-    let close = if result.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-    conn.execute_batch(close)?;
+    if result.is_err() {
+        control(conn, "ROLLBACK TO job")?;
+    }
+    control(conn, "RELEASE job")?;
     result
+}
+
+/// Runs a transaction-control statement, compiled once and cached.
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn run(conn: &Connection, queue: &mpsc::Receiver<Box<dyn Job>>) {
@@ -104,15 +113,15 @@ fn run(conn: &Connection, queue: &mpsc::Receiver<Box<dyn Job>>) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
             for job in batch {
                 job.fail(e.to_string());
             }
             continue;
         }
         let completions: Vec<Completion> = batch.into_iter().map(|job| job.run(conn)).collect();
-        let failure = conn.execute_batch("COMMIT").err().map(|e| {
-            let _ = conn.execute_batch("ROLLBACK");
+        let failure = control(conn, "COMMIT").err().map(|e| {
+            let _ = control(conn, "ROLLBACK");
             e.to_string()
         });
         if let Some(reason) = &failure {
