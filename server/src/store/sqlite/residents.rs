@@ -24,7 +24,8 @@ fn row<T>(conn: &Connection, sql: &str, params: impl Params, read: impl FnOnce(&
 /// Runs `effect` once per event id: records the id and applies the effect, both in the
 /// caller's transaction.
 pub(super) fn once<T>(tx: &Connection, event: &EventKey, effect: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<Processed<T>, StoreError> {
-    let inserted = exec(tx, 
+    let inserted = exec(
+        tx,
         "INSERT INTO webhook_events (webhook_event_id, received_at_ms) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         params![event.id, millis(event.received_at)],
     )?;
@@ -36,7 +37,8 @@ pub(super) fn once<T>(tx: &Connection, event: &EventKey, effect: impl FnOnce(&Co
 
 /// The resident's row id and the terms they consented to, creating the row if needed.
 fn resident(tx: &Connection, user: &LineUserId, now: OffsetDateTime) -> Result<(i64, Option<String>), StoreError> {
-    exec(tx, 
+    exec(
+        tx,
         "INSERT INTO residents (line_user_id, created_at_ms) VALUES (?1, ?2) ON CONFLICT (line_user_id) DO NOTHING",
         params![user.as_str(), millis(now)],
     )?;
@@ -86,7 +88,8 @@ pub(super) fn check_in(tx: &Connection, request: &CheckInRequest, now: OffsetDat
         let visit = RecordedVisit { venue, scanned_at: from_millis(earlier)? };
         return Ok(if consented { CheckInOutcome::Repeat(visit) } else { CheckInOutcome::AwaitingConsent { venue: visit.venue } });
     }
-    let last_hour: i64 = row(tx, 
+    let last_hour: i64 = row(
+        tx,
         &format!("SELECT count(*) FROM {table} WHERE resident_id = ?1 AND scanned_at_ms > ?2"),
         params![resident, scanned - HOUR_MS],
         |r| r.get(0),
@@ -95,13 +98,15 @@ pub(super) fn check_in(tx: &Connection, request: &CheckInRequest, now: OffsetDat
         return Ok(CheckInOutcome::RateLimited);
     }
     if consented {
-        exec(tx, 
+        exec(
+        tx,
             "INSERT INTO visits (resident_id, location_id, scanned_at_ms, recorded_at_ms) VALUES (?1, ?2, ?3, ?4)",
             params![resident, location, scanned, millis(now)],
         )?;
         Ok(CheckInOutcome::Recorded(RecordedVisit { venue, scanned_at: request.scanned_at }))
     } else {
-        exec(tx, 
+        exec(
+        tx,
             "INSERT INTO pending_scans (resident_id, location_id, scanned_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
             params![resident, location, scanned, millis(request.pending_until)],
         )?;
@@ -111,7 +116,8 @@ pub(super) fn check_in(tx: &Connection, request: &CheckInRequest, now: OffsetDat
 
 pub(super) fn consent(tx: &Connection, user: &LineUserId, terms_version: &str, now: OffsetDateTime) -> Result<Vec<RecordedVisit>, StoreError> {
     let (resident, _) = resident(tx, user, now)?;
-    exec(tx, 
+    exec(
+        tx,
         "UPDATE residents SET consent_terms = ?1, consented_at_ms = ?2 WHERE id = ?3",
         params![terms_version, millis(now), resident],
     )?;
@@ -124,7 +130,8 @@ pub(super) fn consent(tx: &Connection, user: &LineUserId, terms_version: &str, n
     };
     let mut recorded = Vec::with_capacity(waiting.len());
     for (location, scanned, name) in waiting {
-        exec(tx, 
+        exec(
+        tx,
             "INSERT INTO visits (resident_id, location_id, scanned_at_ms, recorded_at_ms) VALUES (?1, ?2, ?3, ?4)",
             params![resident, location, scanned, millis(now)],
         )?;
@@ -135,10 +142,7 @@ pub(super) fn consent(tx: &Connection, user: &LineUserId, terms_version: &str, n
 }
 
 pub(super) fn decline_consent(tx: &Connection, user: &LineUserId) -> Result<usize, StoreError> {
-    Ok(exec(tx, 
-        "DELETE FROM pending_scans WHERE resident_id = (SELECT id FROM residents WHERE line_user_id = ?1)",
-        [user.as_str()],
-    )?)
+    exec(tx, "DELETE FROM pending_scans WHERE resident_id = (SELECT id FROM residents WHERE line_user_id = ?1)", [user.as_str()])
 }
 
 pub(super) fn delete_resident(tx: &Connection, user: &LineUserId) -> Result<bool, StoreError> {
