@@ -8,6 +8,7 @@
 pub mod base32;
 pub mod business_type;
 pub mod ids;
+pub mod kiosk_token;
 pub mod lang;
 pub mod text;
 pub mod venue;
