@@ -84,6 +84,11 @@ impl KioskSecret {
     pub fn new(bytes: [u8; 32]) -> KioskSecret {
         KioskSecret(bytes)
     }
+
+    /// The bytes, for storing and for handing to the kiosk at pairing.
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
 }
 
 impl fmt::Debug for KioskSecret {

@@ -58,6 +58,8 @@ pub struct Settings {
     pub checkin: CheckinSettings,
     /// How long data is kept.
     pub retention: RetentionSettings,
+    /// Kiosks' rotating codes and pairing.
+    pub kiosk: KioskSettings,
 }
 
 /// `[server]`
@@ -195,6 +197,42 @@ pub struct CheckinSettings {
 impl Default for CheckinSettings {
     fn default() -> Self {
         Self { terms_version: "2026-11".to_owned(), pending_scan_minutes: 30, repeat_window_seconds: 120, max_per_hour: 30 }
+    }
+}
+
+/// `[kiosk]`: rotating codes and pairing (format in `docs/protocol.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KioskSettings {
+    /// Seconds per code.
+    #[serde(deserialize_with = "from_str_value")]
+    pub step_seconds: u32,
+    /// Steps into the past a code is still accepted (10 × 30 s = 5 minutes).
+    #[serde(deserialize_with = "from_str_value")]
+    pub window_behind_steps: u32,
+    /// Steps ahead of the server's clock a code is accepted.
+    #[serde(deserialize_with = "from_str_value")]
+    pub window_ahead_steps: u32,
+    /// How long a pairing code can be redeemed, in minutes.
+    #[serde(deserialize_with = "from_str_value")]
+    pub pairing_code_minutes: u32,
+}
+
+impl Default for KioskSettings {
+    fn default() -> Self {
+        Self { step_seconds: 30, window_behind_steps: 10, window_ahead_steps: 1, pairing_code_minutes: 30 }
+    }
+}
+
+impl KioskSettings {
+    /// The steps codes rotate on.
+    pub fn steps(&self) -> oshirase_common::kiosk_token::Steps {
+        oshirase_common::kiosk_token::Steps { seconds: self.step_seconds }
+    }
+
+    /// The accepted window around the current step.
+    pub fn window(&self) -> oshirase_common::kiosk_token::Window {
+        oshirase_common::kiosk_token::Window { behind: u64::from(self.window_behind_steps), ahead: u64::from(self.window_ahead_steps) }
     }
 }
 

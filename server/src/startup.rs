@@ -43,6 +43,7 @@ impl Application {
             line_channel: line_channel(&settings.line)?,
             checkin: settings.checkin,
             retention: settings.retention,
+            kiosk: settings.kiosk,
         };
         Ok(Application { listener, state })
     }

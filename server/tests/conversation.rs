@@ -50,7 +50,8 @@ impl Chat {
             is_redelivery: false,
             reply_token: Some("token".into()),
         };
-        let ctx = Context { store: &self.store as &dyn Store, settings: &self.settings, privacy_url: "https://oshirase.example.jp/privacy".into(), now: OffsetDateTime::now_utc() };
+        let kiosk = oshirase_server::config::KioskSettings::default();
+        let ctx = Context { store: &self.store as &dyn Store, settings: &self.settings, kiosk: &kiosk, privacy_url: "https://oshirase.example.jp/privacy".into(), now: OffsetDateTime::now_utc() };
         handle(&ctx, &event).await.unwrap()
     }
 

@@ -1,6 +1,7 @@
 //! What a resident's text or button means. Pure functions: text in, command out.
 
 use oshirase_common::VenueCode;
+use oshirase_common::kiosk_token::{KioskToken, TOKEN_SYMBOLS};
 use oshirase_common::text::normalize;
 
 use crate::messages::catalog;
@@ -10,6 +11,8 @@ use crate::messages::catalog;
 pub enum TextCommand {
     /// The check-in text the deep link typed, with the scanned code.
     CheckIn(VenueCode),
+    /// The check-in text of a kiosk's rotating code (not yet verified).
+    KioskCheckIn(KioskToken),
     /// A check-in text whose code is not a code at all.
     MalformedCheckIn,
     /// The deletion command.
@@ -18,9 +21,9 @@ pub enum TextCommand {
     Other,
 }
 
-/// The check-in text for `code`, typed into the chat by the deep link.
-pub fn checkin_text(code: &VenueCode) -> String {
-    catalog().checkin_text.replace("{code}", code.as_str())
+/// The check-in text for a printed code or a kiosk token, typed into the chat by the deep link.
+pub fn checkin_text(code: &str) -> String {
+    catalog().checkin_text.replace("{code}", code)
 }
 
 /// Reads a text message.
@@ -28,7 +31,11 @@ pub fn parse_text(text: &str) -> TextCommand {
     let text = normalize(text);
     let c = catalog();
     if let Some(rest) = text.strip_prefix(&normalize(&c.checkin_prefix)) {
-        return VenueCode::parse(rest.trim()).map_or(TextCommand::MalformedCheckIn, TextCommand::CheckIn);
+        let rest = rest.trim();
+        if rest.len() == TOKEN_SYMBOLS {
+            return KioskToken::parse(rest).map_or(TextCommand::MalformedCheckIn, TextCommand::KioskCheckIn);
+        }
+        return VenueCode::parse(rest).map_or(TextCommand::MalformedCheckIn, TextCommand::CheckIn);
     }
     if text == normalize(&c.delete_command) {
         return TextCommand::Delete;
@@ -93,10 +100,12 @@ mod tests {
     #[test]
     fn the_checkin_text_parses_back_to_its_code() {
         let code = VenueCode::parse("7K3M9QX2P4").expect("valid");
-        assert_eq!(parse_text(&checkin_text(&code)), TextCommand::CheckIn(code.clone()));
+        assert_eq!(parse_text(&checkin_text(code.as_str())), TextCommand::CheckIn(code.clone()));
         // Edited by hand, full-width, with a hyphen: still the code.
         assert_eq!(parse_text("来場登録　７K3M9-QX2P4 "), TextCommand::CheckIn(code));
         assert_eq!(parse_text("来場登録 hello"), TextCommand::MalformedCheckIn);
+        let token = KioskToken::parse("KX7PQ2M901R2DW0A70PJXV6XG").expect("documented vector");
+        assert_eq!(parse_text(&checkin_text(&token.to_string())), TextCommand::KioskCheckIn(token));
     }
 
     #[test]

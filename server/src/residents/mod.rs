@@ -6,15 +6,16 @@
 pub mod commands;
 
 use oshirase_common::LineUserId;
+use oshirase_common::kiosk_token::{KioskToken, TokenError};
 use time::{Duration, OffsetDateTime};
 
 use self::commands::{PostbackCommand, TextCommand};
-use crate::config::CheckinSettings;
+use crate::config::{CheckinSettings, KioskSettings};
 use crate::line::messages::{Message, Postback};
 use crate::line::webhook::{Event, EventKind, Mode};
-use crate::messages::{Question, catalog};
+use crate::messages::{Question, Text, catalog};
 use crate::pages::jst;
-use crate::store::{CheckInOutcome, CheckInRequest, EventKey, Processed, RecordedVisit, Store, StoreError};
+use crate::store::{CheckInOutcome, CheckInRequest, EventKey, Place, Processed, RecordedVisit, Store, StoreError};
 
 /// How long the deletion question's buttons work.
 const DELETE_QUESTION_VALIDITY: Duration = Duration::minutes(10);
@@ -30,6 +31,8 @@ pub struct Context<'a> {
     pub store: &'a dyn Store,
     /// Check-in rules.
     pub settings: &'a CheckinSettings,
+    /// Kiosk code rules.
+    pub kiosk: &'a KioskSettings,
     /// The privacy policy's public URL, linked from the consent request.
     pub privacy_url: String,
     /// Now, by the server's clock.
@@ -88,21 +91,11 @@ async fn on_follow(ctx: &Context<'_>, key: EventKey, user: LineUserId) -> Result
 async fn on_text(ctx: &Context<'_>, key: EventKey, user: LineUserId, text: &str, timestamp_ms: i64) -> Result<Option<Vec<Message>>, StoreError> {
     let c = catalog();
     match commands::parse_text(text) {
-        TextCommand::CheckIn(code) => {
-            let request = CheckInRequest {
-                user,
-                code,
-                scanned_at: scan_time(ctx.now, timestamp_ms),
-                terms_version: ctx.settings.terms_version.clone(),
-                pending_until: ctx.now + Duration::minutes(i64::from(ctx.settings.pending_scan_minutes)),
-                repeat_window: Duration::seconds(i64::from(ctx.settings.repeat_window_seconds)),
-                max_per_hour: ctx.settings.max_per_hour,
-            };
-            let Processed::New(outcome) = ctx.store.check_in(key, request).await? else {
-                return Ok(None);
-            };
-            Ok(Some(checkin_reply(ctx, outcome)))
-        }
+        TextCommand::CheckIn(code) => check_in(ctx, key, user, Place::Code(code), scan_time(ctx.now, timestamp_ms)).await,
+        TextCommand::KioskCheckIn(token) => match kiosk_place(ctx, &token).await? {
+            Ok((place, shown_at)) => check_in(ctx, key, user, place, shown_at).await,
+            Err(refusal) => only_once(ctx, key, vec![Message::Text(refusal.render(&[]))]).await,
+        },
         TextCommand::MalformedCheckIn => only_once(ctx, key, vec![Message::Text(c.unknown_code.render(&[]))]).await,
         TextCommand::Delete => {
             let until = ctx.now + DELETE_QUESTION_VALIDITY;
@@ -152,6 +145,42 @@ async fn on_postback(ctx: &Context<'_>, key: EventKey, user: LineUserId, data: &
     }
 }
 
+async fn check_in(ctx: &Context<'_>, key: EventKey, user: LineUserId, place: Place, scanned_at: OffsetDateTime) -> Result<Option<Vec<Message>>, StoreError> {
+    let request = CheckInRequest {
+        user,
+        place,
+        scanned_at,
+        terms_version: ctx.settings.terms_version.clone(),
+        pending_until: ctx.now + Duration::minutes(i64::from(ctx.settings.pending_scan_minutes)),
+        repeat_window: Duration::seconds(i64::from(ctx.settings.repeat_window_seconds)),
+        max_per_hour: ctx.settings.max_per_hour,
+    };
+    let Processed::New(outcome) = ctx.store.check_in(key, request).await? else {
+        return Ok(None);
+    };
+    Ok(Some(checkin_reply(ctx, outcome)))
+}
+
+/// The place and time of a kiosk's rotating code, or the text refusing it.
+async fn kiosk_place(ctx: &Context<'_>, token: &KioskToken) -> Result<Result<(Place, OffsetDateTime), &'static Text>, StoreError> {
+    let c = catalog();
+    let Some(kiosk) = ctx.store.kiosk(token.kiosk().clone()).await? else {
+        return Ok(Err(&c.unknown_code));
+    };
+    let now_step = ctx.kiosk.steps().at(u64::try_from(ctx.now.unix_timestamp()).unwrap_or(0));
+    match token.verify(&kiosk.secret, now_step, ctx.kiosk.window()) {
+        Err(TokenError::Expired | TokenError::Future) => return Ok(Err(&c.expired_code)),
+        Err(_) => return Ok(Err(&c.unknown_code)),
+        Ok(()) => {}
+    }
+    if kiosk.revoked_at.is_some() || !kiosk.place_active {
+        return Ok(Err(&c.withdrawn_code));
+    }
+    let start = i64::try_from(ctx.kiosk.steps().start(token.step())).unwrap_or(i64::MAX);
+    let shown_at = OffsetDateTime::from_unix_timestamp(start).unwrap_or(ctx.now);
+    Ok(Ok((Place::Location(kiosk.location_id), shown_at)))
+}
+
 /// Answers with `messages` the first time the event is seen, and not again.
 async fn only_once(ctx: &Context<'_>, key: EventKey, messages: Vec<Message>) -> Result<Option<Vec<Message>>, StoreError> {
     Ok(match ctx.store.mark_event(key).await? {
@@ -177,7 +206,7 @@ fn checkin_reply(ctx: &Context<'_>, outcome: CheckInOutcome) -> Vec<Message> {
     }
 }
 
-fn visit_text(text: &crate::messages::Text, visit: &RecordedVisit) -> String {
+fn visit_text(text: &Text, visit: &RecordedVisit) -> String {
     text.render(&[("venue", visit.venue.as_str()), ("time", &jst(visit.scanned_at))])
 }
 

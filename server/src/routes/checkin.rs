@@ -28,7 +28,7 @@ async fn scanned(State(state): State<AppState>, Path(code): Path<String>) -> Res
     Ok(match state.store.venue_by_code(code.clone()).await? {
         Some(venue) if venue.is_active() => {
             let links = &state.line_links;
-            Redirect::to(&oa_message_url(&links.deep_link_base, &links.basic_id, &checkin_text(&code))).into_response()
+            Redirect::to(&oa_message_url(&links.deep_link_base, &links.basic_id, &checkin_text(code.as_str()))).into_response()
         }
         Some(_) => (StatusCode::GONE, pages::checkin::withdrawn()).into_response(),
         None => (StatusCode::NOT_FOUND, pages::checkin::unknown()).into_response(),

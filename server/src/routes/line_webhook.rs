@@ -44,6 +44,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     let ctx = Context {
         store: state.store.as_ref(),
         settings: &state.checkin,
+        kiosk: &state.kiosk,
         privacy_url: state.base_url.join("/privacy"),
         now: OffsetDateTime::now_utc(),
     };

@@ -29,7 +29,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use secrecy::SecretString;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::config::{CheckinSettings, LimitSettings, PublicBaseUrl, RetentionSettings};
+use crate::config::{CheckinSettings, KioskSettings, LimitSettings, PublicBaseUrl, RetentionSettings};
 use crate::line::client::LineClient;
 use crate::metrics::Metrics;
 use crate::poster::PosterRenderer;
@@ -58,6 +58,8 @@ pub struct AppState {
     pub checkin: CheckinSettings,
     /// How long data is kept (stated on the privacy page, applied by the purge worker).
     pub retention: RetentionSettings,
+    /// Kiosk code rules.
+    pub kiosk: KioskSettings,
 }
 
 /// LINE's deep links for the official account.

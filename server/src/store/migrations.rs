@@ -10,6 +10,7 @@ use super::StoreError;
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_venues", include_str!("migrations/0001_venues.sql")),
     ("0002_residents", include_str!("migrations/0002_residents.sql")),
+    ("0003_kiosks", include_str!("migrations/0003_kiosks.sql")),
 ];
 
 /// Applies the migrations the database does not have yet. Returns the resulting version.

@@ -9,6 +9,7 @@ pub mod migrations;
 pub mod sqlite;
 
 use async_trait::async_trait;
+use oshirase_common::kiosk_token::{KioskId, KioskSecret};
 use oshirase_common::{LineUserId, LocationId, NewVenue, VenueCode, VenueName};
 use thiserror::Error;
 use time::OffsetDateTime;
@@ -149,8 +150,8 @@ pub struct FollowState {
 pub struct CheckInRequest {
     /// The resident.
     pub user: LineUserId,
-    /// The code they scanned.
-    pub code: VenueCode,
+    /// The place they scanned.
+    pub place: Place,
     /// When they sent the check-in (the event's timestamp).
     pub scanned_at: OffsetDateTime,
     /// The current terms version; consent to an older one does not count.
@@ -161,6 +162,15 @@ pub struct CheckInRequest {
     pub repeat_window: time::Duration,
     /// Most visits per resident in the hour before `scanned_at`.
     pub max_per_hour: u32,
+}
+
+/// How a scan names its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// A printed code.
+    Code(VenueCode),
+    /// A place directly (a kiosk's verified token names it).
+    Location(LocationId),
 }
 
 /// What became of a scan.
@@ -214,6 +224,52 @@ pub struct Purged {
     pub webhook_events: usize,
 }
 
+/// A paired kiosk.
+#[derive(Debug, Clone)]
+pub struct KioskRecord {
+    /// Its id.
+    pub kiosk_id: KioskId,
+    /// The place it shows codes for.
+    pub location_id: LocationId,
+    /// Its token secret.
+    pub secret: KioskSecret,
+    /// When it was paired.
+    pub paired_at: OffsetDateTime,
+    /// When it was revoked; its codes are refused from then on.
+    pub revoked_at: Option<OffsetDateTime>,
+    /// True while its place's registration stands.
+    pub place_active: bool,
+}
+
+/// A kiosk to store when a pairing code is redeemed.
+#[derive(Debug, Clone)]
+pub struct NewKiosk {
+    /// Its new id.
+    pub kiosk_id: KioskId,
+    /// Its new token secret.
+    pub secret: KioskSecret,
+    /// Hash of its new sync token.
+    pub sync_token_hash: TokenHash,
+}
+
+/// What redeeming a pairing code did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pairing {
+    /// The kiosk is paired to this place.
+    Paired {
+        /// The place.
+        location_id: LocationId,
+        /// Its name.
+        venue: VenueName,
+    },
+    /// No such code, or its place was withdrawn.
+    Unknown,
+    /// The code expired.
+    Expired,
+    /// The code was used before.
+    Used,
+}
+
 /// Everything the server stores. Every method runs off the async runtime's worker threads.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
@@ -256,4 +312,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Deletes what has outlived its retention.
     async fn purge(&self, before: PurgeBefore) -> Result<Purged, StoreError>;
+
+    /// Stores a pairing code for a place of a registration. False if the place is not the
+    /// registration's, or withdrawn.
+    async fn create_pairing_code(&self, registration_id: i64, location_id: LocationId, code_hash: TokenHash, now: OffsetDateTime, expires: OffsetDateTime) -> Result<bool, StoreError>;
+
+    /// Redeems a pairing code (once) and stores the new kiosk.
+    async fn pair_kiosk(&self, code_hash: TokenHash, kiosk: NewKiosk, now: OffsetDateTime) -> Result<Pairing, StoreError>;
+
+    /// A kiosk by id.
+    async fn kiosk(&self, kiosk_id: KioskId) -> Result<Option<KioskRecord>, StoreError>;
+
+    /// The kiosks of a registration's places.
+    async fn kiosks_of(&self, registration_id: i64) -> Result<Vec<KioskRecord>, StoreError>;
+
+    /// Revokes a kiosk of a registration. False if it is not the registration's.
+    async fn revoke_kiosk(&self, registration_id: i64, kiosk_id: KioskId, now: OffsetDateTime) -> Result<bool, StoreError>;
 }

@@ -47,6 +47,7 @@ impl TestApp {
             line_channel: None,
             checkin: CheckinSettings::default(),
             retention: oshirase_server::config::RetentionSettings::default(),
+            kiosk: oshirase_server::config::KioskSettings::default(),
         };
         TestApp { _dir: dir, state, db }
     }

@@ -3,6 +3,7 @@
 //! the async runtime. Venue registrations are here; residents, scans and visits are in
 //! `residents.rs`.
 
+mod kiosks;
 mod residents;
 mod writer;
 
@@ -16,9 +17,10 @@ use time::OffsetDateTime;
 
 use super::migrations::migrate;
 use super::{
-    CheckInOutcome, CheckInRequest, EventKey, FollowState, NewRegistration, Processed, PurgeBefore, Purged, RecordedVisit, RegistrationRecord, Store, StoreError,
-    VenueRecord, Withdrawal,
+    CheckInOutcome, CheckInRequest, EventKey, FollowState, KioskRecord, NewKiosk, NewRegistration, Pairing, Processed, PurgeBefore, Purged, RecordedVisit,
+    RegistrationRecord, Store, StoreError, VenueRecord, Withdrawal,
 };
+use oshirase_common::kiosk_token::KioskId;
 use crate::secrets::TokenHash;
 
 /// Most idle reader connections kept open.
@@ -104,15 +106,15 @@ fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, StoreErr
     Ok(conn)
 }
 
-fn millis(t: OffsetDateTime) -> i64 {
+pub(super) fn millis(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-fn from_millis(ms: i64) -> Result<OffsetDateTime, StoreError> {
+pub(super) fn from_millis(ms: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|e| StoreError::Corrupt(format!("timestamp {ms}: {e}")))
 }
 
-fn unique_violation(e: &rusqlite::Error) -> bool {
+pub(super) fn unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _)
         if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
@@ -303,6 +305,26 @@ impl Store for SqliteStore {
     async fn purge(&self, before: PurgeBefore) -> Result<Purged, StoreError> {
         self.write(move |conn| residents::purge(conn, before)).await
     }
+
+    async fn create_pairing_code(&self, registration_id: i64, location_id: LocationId, code_hash: TokenHash, now: OffsetDateTime, expires: OffsetDateTime) -> Result<bool, StoreError> {
+        self.write(move |tx| kiosks::create_pairing_code(tx, registration_id, &location_id, code_hash, now, expires)).await
+    }
+
+    async fn pair_kiosk(&self, code_hash: TokenHash, kiosk: NewKiosk, now: OffsetDateTime) -> Result<Pairing, StoreError> {
+        self.write(move |tx| kiosks::pair(tx, code_hash, &kiosk, now)).await
+    }
+
+    async fn kiosk(&self, kiosk_id: KioskId) -> Result<Option<KioskRecord>, StoreError> {
+        self.read(move |conn| kiosks::kiosk(conn, &kiosk_id)).await
+    }
+
+    async fn kiosks_of(&self, registration_id: i64) -> Result<Vec<KioskRecord>, StoreError> {
+        self.read(move |conn| kiosks::kiosks_of(conn, registration_id)).await
+    }
+
+    async fn revoke_kiosk(&self, registration_id: i64, kiosk_id: KioskId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        self.write(move |tx| kiosks::revoke(tx, registration_id, &kiosk_id, now)).await
+    }
 }
 
 #[cfg(test)]
@@ -460,7 +482,7 @@ mod tests {
             fn scan(&self, user: &LineUserId, at: OffsetDateTime) -> CheckInRequest {
                 CheckInRequest {
                     user: user.clone(),
-                    code: self.code.clone(),
+                    place: crate::store::Place::Code(self.code.clone()),
                     scanned_at: at,
                     terms_version: TERMS.into(),
                     pending_until: OffsetDateTime::now_utc() + Duration::minutes(30),
@@ -555,7 +577,7 @@ mod tests {
         async fn unknown_and_withdrawn_codes_store_nothing() {
             let w = World::new().await;
             let mut unknown = w.scan(&user(1), OffsetDateTime::now_utc());
-            unknown.code = VenueCode::parse("0000000000").expect("valid");
+            unknown.place = crate::store::Place::Code(VenueCode::parse("0000000000").expect("valid"));
             assert_eq!(w.check_in(unknown).await, CheckInOutcome::UnknownCode);
             let venue = w.store.venue_by_code(w.code.clone()).await.expect("q").expect("found");
             w.store.withdraw_venue(venue.registration_id, venue.location_id, OffsetDateTime::now_utc()).await.expect("withdraw");

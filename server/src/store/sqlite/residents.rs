@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 use time::OffsetDateTime;
 
 use super::{from_millis, millis};
-use crate::store::{CheckInOutcome, CheckInRequest, EventKey, FollowState, Processed, PurgeBefore, Purged, RecordedVisit, StoreError};
+use crate::store::{CheckInOutcome, CheckInRequest, EventKey, FollowState, Place, Processed, PurgeBefore, Purged, RecordedVisit, StoreError};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -61,9 +61,11 @@ pub(super) fn unfollow(tx: &Connection, user: &LineUserId, now: OffsetDateTime) 
 }
 
 pub(super) fn check_in(tx: &Connection, request: &CheckInRequest, now: OffsetDateTime) -> Result<CheckInOutcome, StoreError> {
-    let venue: Option<(String, String, Option<i64>)> = tx
-        .query_row("SELECT location_id, name, withdrawn_at_ms FROM venues WHERE code = ?1", [request.code.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
+    let (sql, key) = match &request.place {
+        Place::Code(code) => ("SELECT location_id, name, withdrawn_at_ms FROM venues WHERE code = ?1", code.as_str()),
+        Place::Location(location) => ("SELECT location_id, name, withdrawn_at_ms FROM venues WHERE location_id = ?1", location.as_str()),
+    };
+    let venue: Option<(String, String, Option<i64>)> = row(tx, sql, [key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
     let Some((location, name, withdrawn)) = venue else {
         return Ok(CheckInOutcome::UnknownCode);
     };
@@ -77,8 +79,8 @@ pub(super) fn check_in(tx: &Connection, request: &CheckInRequest, now: OffsetDat
     let consented = terms.as_deref() == Some(request.terms_version.as_str());
     // Visits count once consented; before that, waiting scans count.
     let table = if consented { "visits" } else { "pending_scans" };
-    let earlier: Option<i64> = tx
-        .query_row(
+    let earlier: Option<i64> = row(
+            tx,
             &format!("SELECT scanned_at_ms FROM {table} WHERE resident_id = ?1 AND location_id = ?2 AND scanned_at_ms BETWEEN ?3 AND ?4 ORDER BY scanned_at_ms LIMIT 1"),
             params![resident, location, scanned.saturating_sub(window), scanned.saturating_add(window)],
             |r| r.get(0),
