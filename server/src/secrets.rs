@@ -32,6 +32,40 @@ pub fn new_venue_code() -> VenueCode {
     VenueCode::from_random(random_bytes())
 }
 
+/// A one-time code that pairs a kiosk with a place: 10 base32 symbols (50 bits), shown to the
+/// venue once, stored only as its hash, valid for minutes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PairingCode(String);
+
+impl PairingCode {
+    /// A new random code.
+    pub fn generate() -> Self {
+        Self(oshirase_common::base32::encode(&random_bytes::<7>(), 10))
+    }
+
+    /// Parses a typed code (hyphens, spaces and lower case allowed).
+    pub fn parse(input: &str) -> Result<Self, TokenFormatError> {
+        let canonical = oshirase_common::base32::canonical(input.trim()).ok_or(TokenFormatError)?;
+        if canonical.len() == 10 { Ok(Self(canonical)) } else { Err(TokenFormatError) }
+    }
+
+    /// The code grouped for reading: `7K3M9-QX2P4`.
+    pub fn grouped(&self) -> String {
+        format!("{}-{}", &self.0[..5], &self.0[5..])
+    }
+
+    /// The hash stored in the database.
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(Sha256::digest(self.0.as_bytes()).into())
+    }
+}
+
+impl fmt::Debug for PairingCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PairingCode(<redacted>)")
+    }
+}
+
 /// The private management secret of one registration.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ManageToken(String);
@@ -98,6 +132,15 @@ mod tests {
         for bad in ["", "abc", "!!!!", &"A".repeat(44), &"A".repeat(42)] {
             assert_eq!(ManageToken::parse(bad), Err(TokenFormatError), "{bad}");
         }
+    }
+
+    #[test]
+    fn pairing_codes_are_typed_back_and_hash_stably() {
+        let code = PairingCode::generate();
+        let typed = PairingCode::parse(&code.grouped().to_lowercase()).expect("typed back");
+        assert_eq!(typed.hash(), code.hash());
+        assert!(PairingCode::parse("12345").is_err());
+        assert!(!format!("{code:?}").contains(&code.grouped()[..5]));
     }
 
     #[test]

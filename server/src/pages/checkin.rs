@@ -15,6 +15,15 @@ pub fn withdrawn() -> Markup {
     )
 }
 
+/// `GET /k/{token}` for a kiosk code that is too old (a photo of the screen) or too new.
+pub fn expired() -> Markup {
+    refused(
+        ["QRコードの有効期限が切れています", "This code has expired"],
+        ["このQRコードは有効期限が切れています。来場は記録されていません。", "This QR code has expired. Your visit has not been recorded."],
+        ["キオスクの画面に表示されている、いまのQRコードを読み取ってください。", "Please scan the code on the kiosk screen now."],
+    )
+}
+
 /// `GET /c/{code}` for a code that was never issued.
 pub fn unknown() -> Markup {
     refused(

@@ -110,7 +110,7 @@ async fn create_bulk(State(state): State<AppState>, ApiJson(request): ApiJson<Bu
     store_all(&state, &request.venues, max, RegistrationChannel::BulkApi).await
 }
 
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(ManageToken, RegistrationRecord), ApiError> {
+pub(super) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(ManageToken, RegistrationRecord), ApiError> {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -7,7 +7,8 @@
 //! | registration pages | `register.rs` | `/`, `/venues/new`, `/venues`, `/venues/bulk…` |
 //! | venue management | `manage.rs` | `/manage/{token}…` (posters, withdrawal) |
 //! | JSON API | `api.rs` | `/api/v1/…` |
-//! | scanned codes | `checkin.rs` | `/c/{code}`, `/C/{code}` |
+//! | scanned codes | `checkin.rs` | `/c/{code}`, `/C/{code}`, `/k/{token}`, `/K/{token}` |
+//! | kiosk pairing | `kiosks.rs` | `/api/v1/kiosks/pair`, `/api/v1/manage/…/kiosks…` |
 //! | LINE webhook | `line_webhook.rs` | `/line/webhook` |
 //! | public information | `info.rs` | `/how-it-works`, `/faq`, `/privacy` |
 
@@ -17,6 +18,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod info;
+pub mod kiosks;
 pub mod line_webhook;
 pub mod manage;
 pub mod register;
@@ -94,6 +96,7 @@ pub fn app(state: AppState) -> Router {
         .merge(checkin::router())
         .merge(line_webhook::router(state.limits.upload_bytes))
         .merge(info::router())
+        .merge(kiosks::router())
         .fallback(|| async { error::PageError::NotFound })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state.metrics), crate::metrics::track))

@@ -1,0 +1,122 @@
+//! Kiosk pairing (issue 5): a venue asks for a one-time pairing code for one of its places
+//! (management API), the kiosk redeems it (`oshirase-kiosk pair --server URL --code CODE`) and
+//! receives its id, its token secret and its sync token; the venue lists and revokes its kiosks.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use oshirase_common::LocationId;
+use oshirase_common::kiosk_token::{KioskId, KioskSecret};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::api::authenticate;
+use super::error::ApiError;
+use super::extract::ApiJson;
+use super::{AppState, no_store};
+use crate::secrets::{ManageToken, PairingCode, random_bytes};
+use crate::store::{KioskRecord, NewKiosk, Pairing, StoreError};
+
+/// `/api/v1/kiosks/pair`, `/api/v1/manage/venues/{location}/kiosks`, `/api/v1/manage/kiosks…`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/kiosks/pair", post(pair))
+        .route("/api/v1/manage/venues/{location}/kiosks", post(new_pairing_code))
+        .route("/api/v1/manage/kiosks", get(list))
+        .route("/api/v1/manage/kiosks/{kiosk}/revoke", post(revoke))
+}
+
+fn timestamp(t: OffsetDateTime) -> Value {
+    t.format(&Rfc3339).map_or(Value::Null, Value::String)
+}
+
+async fn new_pairing_code(State(state): State<AppState>, headers: HeaderMap, Path(location): Path<String>) -> Result<Response, ApiError> {
+    let (_, registration) = authenticate(&state, &headers).await?;
+    let location = LocationId::parse(&location).map_err(|_| ApiError::NotFound)?;
+    let code = PairingCode::generate();
+    let now = OffsetDateTime::now_utc();
+    let expires = now + time::Duration::minutes(i64::from(state.kiosk.pairing_code_minutes));
+    if !state.store.create_pairing_code(registration.id, location, code.hash(), now, expires).await? {
+        return Err(ApiError::NotFound);
+    }
+    let body = json!({
+        "pairing_code": code.grouped(),
+        "expires_at": timestamp(expires),
+        "pair_command": format!("oshirase-kiosk pair --server {} --code {}", state.base_url, code.grouped()),
+    });
+    Ok((StatusCode::CREATED, no_store(), axum::Json(body)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PairRequest {
+    pairing_code: String,
+}
+
+async fn pair(State(state): State<AppState>, ApiJson(request): ApiJson<PairRequest>) -> Result<Response, ApiError> {
+    let code = PairingCode::parse(&request.pairing_code).map_err(|_| ApiError::NotFound)?;
+    let now = OffsetDateTime::now_utc();
+    let sync_token = ManageToken::generate();
+    let mut attempt = 0;
+    let (kiosk, outcome) = loop {
+        attempt += 1;
+        let kiosk = NewKiosk { kiosk_id: KioskId::from_random(random_bytes()), secret: KioskSecret::new(random_bytes()), sync_token_hash: sync_token.hash() };
+        match state.store.pair_kiosk(code.hash(), kiosk.clone(), now).await {
+            Err(StoreError::Conflict(_)) if attempt < 3 => continue,
+            other => break (kiosk, other?),
+        }
+    };
+    let (location_id, venue) = match outcome {
+        Pairing::Paired { location_id, venue } => (location_id, venue),
+        Pairing::Unknown => return Err(ApiError::NotFound),
+        Pairing::Expired | Pairing::Used => {
+            return Err(ApiError::Unprocessable { code: "pairing_code_spent", message: "the pairing code has expired or was used; ask for a new one".into() });
+        }
+    };
+    tracing::info!(kiosk = %kiosk.kiosk_id.as_str(), "kiosk paired");
+    let body = json!({
+        "kiosk_id": kiosk.kiosk_id.as_str(),
+        "kiosk_secret": STANDARD.encode(kiosk.secret.expose()),
+        "sync_token": sync_token.expose(),
+        "location_id": location_id,
+        "venue_name": venue.as_str(),
+        "public_base_url": state.base_url.to_string(),
+        "step_seconds": state.kiosk.step_seconds,
+        "window_behind_steps": state.kiosk.window_behind_steps,
+        "window_ahead_steps": state.kiosk.window_ahead_steps,
+        "server_time": timestamp(now),
+    });
+    Ok((StatusCode::CREATED, no_store(), axum::Json(body)).into_response())
+}
+
+fn kiosk_json(k: &KioskRecord) -> Value {
+    json!({
+        "kiosk_id": k.kiosk_id.as_str(),
+        "location_id": k.location_id,
+        "paired_at": timestamp(k.paired_at),
+        "status": if k.revoked_at.is_some() { "revoked" } else { "active" },
+        "revoked_at": k.revoked_at.map_or(Value::Null, timestamp),
+    })
+}
+
+async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let (_, registration) = authenticate(&state, &headers).await?;
+    let kiosks = state.store.kiosks_of(registration.id).await?;
+    Ok((no_store(), axum::Json(json!({ "kiosks": kiosks.iter().map(kiosk_json).collect::<Vec<_>>() }))).into_response())
+}
+
+async fn revoke(State(state): State<AppState>, headers: HeaderMap, Path(kiosk): Path<String>) -> Result<Response, ApiError> {
+    let (_, registration) = authenticate(&state, &headers).await?;
+    let kiosk = KioskId::parse(&kiosk).map_err(|_| ApiError::NotFound)?;
+    if !state.store.revoke_kiosk(registration.id, kiosk.clone(), OffsetDateTime::now_utc()).await? {
+        return Err(ApiError::NotFound);
+    }
+    let record = state.store.kiosk(kiosk).await?.ok_or(ApiError::NotFound)?;
+    Ok((no_store(), axum::Json(kiosk_json(&record))).into_response())
+}
