@@ -139,3 +139,29 @@ async fn a_check_in_with_a_kiosk_code_is_a_visit_at_its_place_at_the_codes_time(
     assert_eq!(location, k.location);
     assert_eq!(scanned_ms, i64::try_from(Steps { seconds: 30 }.start(step)).unwrap() * 1000, "the visit's time is the code's step");
 }
+
+#[tokio::test]
+async fn a_venue_adds_and_revokes_a_kiosk_from_its_management_page() {
+    let app = TestApp::new();
+    let body = json_body(app.post_json("/api/v1/venues", &venue()).await).await;
+    let token = body["registration"]["manage_token"].as_str().unwrap().to_owned();
+    let location = body["venues"][0]["location_id"].as_str().unwrap().to_owned();
+    let manage = text(app.get(&format!("/manage/{token}")).await).await;
+    assert!(manage.contains(&format!("action=\"/manage/{token}/venues/{location}/kiosks\"")));
+
+    let page = app.post_form(&format!("/manage/{token}/venues/{location}/kiosks"), "").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = text(page).await;
+    let code = page.split("id=\"pairing-code\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert!(page.contains(&format!("oshirase-kiosk pair --server https://oshirase.example.jp --code {code}")));
+    assert!(page.contains("<svg"), "the code is also shown as a QR code");
+
+    let paired = json_body(app.post_json("/api/v1/kiosks/pair", &json!({ "pairing_code": code }).to_string()).await).await;
+    let kiosk = paired["kiosk_id"].as_str().unwrap().to_owned();
+    let listed = text(app.get(&format!("/manage/{token}")).await).await;
+    assert!(listed.contains(&format!("data-kiosk=\"{kiosk}\"")) && listed.contains("使用中"));
+
+    let revoked = app.post_form(&format!("/manage/{token}/kiosks/{kiosk}/revoke"), "").await;
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    assert!(text(app.get(&format!("/manage/{token}")).await).await.contains("無効化済み"));
+}

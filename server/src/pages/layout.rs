@@ -30,6 +30,7 @@ button.danger{background:var(--bad)}
 .notice{border:2px solid var(--accent);background:var(--ok-bg);padding:.75rem 1rem;border-radius:.5rem}
 .warning{border:2px solid #a86b00;background:var(--warn-bg);padding:.75rem 1rem;border-radius:.5rem}
 .secret{font-family:ui-monospace,monospace;font-size:.85rem;word-break:break-all}
+pre{white-space:pre-wrap;word-break:break-all}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border:1px solid var(--line);padding:.4rem;text-align:left;vertical-align:top}
 .status-active{color:var(--accent);font-weight:bold}

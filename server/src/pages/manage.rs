@@ -9,7 +9,7 @@ use oshirase_common::Lang;
 
 use super::jst;
 use super::layout::page;
-use crate::store::{RegistrationRecord, VenueRecord};
+use crate::store::{KioskRecord, RegistrationRecord, VenueRecord};
 
 /// Everything the management page shows.
 #[derive(Debug)]
@@ -26,6 +26,8 @@ pub struct ManageView<'a> {
     pub just_withdrawn: bool,
     /// The public base URL, to show each place's check-in URL (what its QR code holds).
     pub public_base: &'a crate::config::PublicBaseUrl,
+    /// The kiosks of the registration's places.
+    pub kiosks: &'a [KioskRecord],
 }
 
 /// `GET /manage/{token}`.
@@ -59,6 +61,7 @@ pub fn manage(view: &ManageView<'_>) -> Markup {
             @for venue in &view.registration.venues {
                 (place(view.base_path, &view.public_base.qr_url(&format!("/C/{}", venue.code)), venue))
             }
+            (kiosk_list(view))
             div.card {
                 h2 { "ポスターの掲示について" span.en lang="en" { "Displaying the poster" } }
                 ul {
@@ -105,6 +108,9 @@ fn place(base_path: &str, checkin_url: &str, venue: &VenueRecord) -> Markup {
                     a.qr-png href={ (path) "/qr.png" } { "QRコード（PNG）" }
                     a.qr-svg href={ (path) "/qr.svg" } { "QRコード（SVG）" }
                 }
+                form.add-kiosk method="post" action={ (path) "/kiosks" } {
+                    button.secondary type="submit" { "キオスク（画面表示端末）を追加" span.en lang="en" style="color:inherit" { "Add a kiosk" } }
+                }
                 p { a.withdraw href={ (path) "/withdraw" } { "この場所の登録を取り下げる" } }
             }
         }
@@ -128,6 +134,64 @@ pub fn confirm_withdraw(base_path: &str, venue: &VenueRecord) -> Markup {
                 " "
                 a.button.secondary href=(base_path) { "戻る" }
             }
+        },
+    )
+}
+
+fn kiosk_list(view: &ManageView<'_>) -> Markup {
+    let place_name = |k: &KioskRecord| {
+        view.registration.venues.iter().find(|v| v.location_id == k.location_id).map(|v| v.venue.name.as_str().to_owned()).unwrap_or_default()
+    };
+    html! {
+        @if !view.kiosks.is_empty() {
+            section.card.kiosks {
+                h2 { "キオスク" span.en lang="en" { "Kiosks" } }
+                table {
+                    thead { tr { th { "端末" } th { "場所" } th { "登録日時" } th { "状態" } } }
+                    tbody {
+                        @for k in view.kiosks {
+                            tr.kiosk data-kiosk=(k.kiosk_id.as_str()) {
+                                td { code { (k.kiosk_id.as_str()) } }
+                                td { (place_name(k)) }
+                                td { (jst(k.paired_at)) }
+                                td {
+                                    @if let Some(at) = k.revoked_at {
+                                        span.status-withdrawn { "無効化済み（" (jst(at)) "）" }
+                                    } @else {
+                                        span.status-active { "使用中" }
+                                        form method="post" action={ (view.base_path) "/kiosks/" (k.kiosk_id.as_str()) "/revoke" } {
+                                            button.danger.revoke-kiosk type="submit" { "無効にする" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                p.hint { "紛失・盗難・廃棄した端末は「無効にする」を押してください。その端末のQRコードは受け付けられなくなります。" }
+            }
+        }
+    }
+}
+
+/// The page that hands a new pairing code over, once.
+pub fn pairing_code(base_path: &str, venue_name: &str, grouped_code: &str, expires: time::OffsetDateTime, command: &str, qr_svg: &str) -> Markup {
+    page(
+        "キオスクの追加",
+        "Add a kiosk",
+        html! {
+            div.notice {
+                p { "「" strong { (venue_name) } "」に表示するキオスクのペアリングコードです。" (jst(expires)) "まで、1回だけ使えます。" }
+                p.en lang="en" { "A one-time pairing code for a kiosk at this place." }
+            }
+            div.card {
+                p style="font-size:2rem;font-weight:bold;letter-spacing:.1em;text-align:center" id="pairing-code" { (grouped_code) }
+                div style="max-width:12rem;margin:0 auto" { (maud::PreEscaped(qr_svg)) }
+                h2 { "キオスクでの操作" span.en lang="en" { "On the kiosk" } }
+                p { "キオスク（Raspberry Pi）で次のコマンドを実行してください。" }
+                pre.secret { (command) }
+            }
+            a.button.secondary href=(base_path) { "管理ページに戻る" }
         },
     )
 }

@@ -28,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/manage/{token}/posters.pdf", get(all_posters))
         .route("/manage/{token}/venues/{location}/{file}", get(download))
         .route("/manage/{token}/venues/{location}/withdraw", get(confirm_withdraw).post(withdraw))
+        .route("/manage/{token}/venues/{location}/kiosks", axum::routing::post(add_kiosk))
+        .route("/manage/{token}/kiosks/{kiosk}/revoke", axum::routing::post(revoke_kiosk))
 }
 
 /// The path of a registration's management page.
@@ -55,6 +57,7 @@ struct ShowQuery {
 
 async fn show(State(state): State<AppState>, Path(token): Path<String>, Query(query): Query<ShowQuery>) -> Result<Response, PageError> {
     let (token, registration) = load(&state, &token).await?;
+    let kiosks = state.store.kiosks_of(registration.id).await?;
     let base_path = manage_path(&token);
     let manage_url = state.base_url.join(&base_path);
     let view = ManageView {
@@ -64,6 +67,7 @@ async fn show(State(state): State<AppState>, Path(token): Path<String>, Query(qu
         just_registered: query.registered.is_some(),
         just_withdrawn: query.withdrawn.is_some(),
         public_base: &state.base_url,
+        kiosks: &kiosks,
     };
     Ok((no_store(), pages::manage::manage(&view)).into_response())
 }
@@ -161,4 +165,33 @@ async fn withdraw(
         tracing::info!(registration = registration.id, "place withdrawn");
     }
     Ok(Redirect::to(&format!("{base_path}?withdrawn=1")).into_response())
+}
+
+async fn add_kiosk(State(state): State<AppState>, Path((token, location)): Path<(String, String)>) -> Result<Response, PageError> {
+    let (token, registration) = load(&state, &token).await?;
+    let venue = find(&registration, &location)?;
+    if !venue.is_active() {
+        return Err(PageError::NotFound);
+    }
+    let code = crate::secrets::PairingCode::generate();
+    let now = OffsetDateTime::now_utc();
+    let expires = now + time::Duration::minutes(i64::from(state.kiosk.pairing_code_minutes));
+    if !state.store.create_pairing_code(registration.id, venue.location_id.clone(), code.hash(), now, expires).await? {
+        return Err(PageError::NotFound);
+    }
+    let command = format!("oshirase-kiosk pair --server {} --code {}", state.base_url, code.grouped());
+    let svg = qr(&code.grouped())?.to_svg();
+    // Inline in HTML: the SVG element without its XML declaration.
+    let inline = svg.find("<svg").map_or(svg.as_str(), |start| &svg[start..]);
+    let page = pages::manage::pairing_code(&manage_path(&token), venue.venue.name.as_str(), &code.grouped(), expires, &command, inline);
+    Ok((no_store(), page).into_response())
+}
+
+async fn revoke_kiosk(State(state): State<AppState>, Path((token, kiosk)): Path<(String, String)>) -> Result<Response, PageError> {
+    let (token, registration) = load(&state, &token).await?;
+    let kiosk = oshirase_common::kiosk_token::KioskId::parse(&kiosk).map_err(|_| PageError::NotFound)?;
+    if !state.store.revoke_kiosk(registration.id, kiosk, OffsetDateTime::now_utc()).await? {
+        return Err(PageError::NotFound);
+    }
+    Ok(Redirect::to(&manage_path(&token)).into_response())
 }
