@@ -1,10 +1,16 @@
-//! The oshirase kiosk appliance (Raspberry Pi): rotating QR codes on a screen, camera-read
-//! passes, GPIO feedback, an offline scan buffer and sync with the server.
+//! The oshirase kiosk appliance (Raspberry Pi): rotating QR codes on a screen, and later
+//! camera-read passes, GPIO feedback, an offline scan buffer and sync with the server.
 //!
-//! This crate is a placeholder that builds: the kiosk issues fill it. Its shape is already
-//! decided (see ARCHITECTURE.md): screens are pure functions drawn on an
-//! `embedded_graphics::DrawTarget`, hardware sits behind small traits with real adapters
-//! behind cargo features, and the sync protocol is a state machine without I/O.
+//! - [`screen`]: what the kiosk shows, as pure functions of its state drawn on any
+//!   `embedded_graphics::DrawTarget`; PNG output for tests and the browser preview.
+//! - [`protocol`]: the heartbeat (and later scan sync) logic as a state machine without I/O,
+//!   driven by one event enum.
+//! - [`pairing`] and [`storage`]: pairing with the server and keeping the kiosk's identity.
+
+pub mod pairing;
+pub mod protocol;
+pub mod screen;
+pub mod storage;
 
 /// The kiosk's version, reported in its heartbeat.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
