@@ -33,6 +33,7 @@ async fn bearer_post(app: &TestApp, path: &str, token: &str) -> axum::response::
 
 struct Paired {
     manage_token: String,
+    sync_token: String,
     location: String,
     kiosk: KioskId,
     secret: KioskSecret,
@@ -57,7 +58,8 @@ async fn pair(app: &TestApp) -> Paired {
     // The same code never pairs twice.
     let again = app.post_json("/api/v1/kiosks/pair", &json!({ "pairing_code": pairing_code }).to_string()).await;
     assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    Paired { manage_token, location, kiosk: KioskId::parse(paired["kiosk_id"].as_str().unwrap()).unwrap(), secret: KioskSecret::new(secret) }
+    let sync_token = paired["sync_token"].as_str().unwrap().to_owned();
+    Paired { manage_token, sync_token, location, kiosk: KioskId::parse(paired["kiosk_id"].as_str().unwrap()).unwrap(), secret: KioskSecret::new(secret) }
 }
 
 fn now_step() -> u64 {
@@ -164,4 +166,47 @@ async fn a_venue_adds_and_revokes_a_kiosk_from_its_management_page() {
     let revoked = app.post_form(&format!("/manage/{token}/kiosks/{kiosk}/revoke"), "").await;
     assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
     assert!(text(app.get(&format!("/manage/{token}")).await).await.contains("無効化済み"));
+}
+
+async fn heartbeat(app: &TestApp, token: &str, body: Value) -> axum::response::Response {
+    app.send(
+        Request::post("/api/v1/kiosk/heartbeat")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn heartbeats_report_to_the_fleet_view_and_answer_with_time_settings_and_the_disable_flag() {
+    let app = TestApp::new();
+    let k = pair(&app).await;
+    let report = json!({ "version": "0.1.0", "uptime_seconds": 3600, "clock_offset_ms": -250, "screen": "idle", "last_error": null,
+                         "sent_at": "2026-11-25T19:30:00.000Z", "a_future_field": 1 });
+    let answer = heartbeat(&app, &k.sync_token, report.clone()).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let answer = json_body(answer).await;
+    assert_eq!(answer["disabled"], false);
+    assert_eq!(answer["step_seconds"], 30);
+    assert_eq!(answer["venue_name"], "市民体育館 メインアリーナ");
+    let server_time = time::OffsetDateTime::parse(answer["server_time"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    assert!((time::OffsetDateTime::now_utc() - server_time).abs() < time::Duration::seconds(5));
+
+    let fleet = app.send(Request::get("/api/v1/manage/kiosks").header(header::AUTHORIZATION, format!("Bearer {}", k.manage_token)).body(Body::empty()).unwrap()).await;
+    let fleet = json_body(fleet).await;
+    assert_eq!(fleet["kiosks"][0]["version"], "0.1.0");
+    assert_eq!(fleet["kiosks"][0]["clock_offset_ms"], -250);
+    assert_eq!(fleet["kiosks"][0]["screen"], "idle");
+    assert!(fleet["kiosks"][0]["last_seen_at"].is_string());
+
+    assert_eq!(heartbeat(&app, "A".repeat(43).as_str(), report.clone()).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(heartbeat(&app, &k.manage_token, report.clone()).await.status(), StatusCode::UNAUTHORIZED, "a venue's secret is not a kiosk's");
+    let mut bad = report.clone();
+    bad["screen"] = json!("party");
+    assert_eq!(heartbeat(&app, &k.sync_token, bad).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    bearer_post(&app, &format!("/api/v1/manage/kiosks/{}/revoke", k.kiosk.as_str()), &k.manage_token).await;
+    assert_eq!(json_body(heartbeat(&app, &k.sync_token, report).await).await["disabled"], true);
 }

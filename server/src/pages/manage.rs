@@ -147,13 +147,23 @@ fn kiosk_list(view: &ManageView<'_>) -> Markup {
             section.card.kiosks {
                 h2 { "キオスク" span.en lang="en" { "Kiosks" } }
                 table {
-                    thead { tr { th { "端末" } th { "場所" } th { "登録日時" } th { "状態" } } }
+                    thead { tr { th { "端末" } th { "場所" } th { "最終確認" } th { "状態" } } }
                     tbody {
                         @for k in view.kiosks {
                             tr.kiosk data-kiosk=(k.kiosk_id.as_str()) {
                                 td { code { (k.kiosk_id.as_str()) } }
                                 td { (place_name(k)) }
-                                td { (jst(k.paired_at)) }
+                                td {
+                                    @if let Some(h) = &k.last_heartbeat {
+                                        (jst(h.at)) br;
+                                        small { (screen_label(&h.screen)) " ・ v" (h.version) }
+                                        @if let Some(offset) = h.clock_offset_ms {
+                                            br; small { "時計のずれ " (offset) " ms" }
+                                        }
+                                    } @else {
+                                        "未接続（" (jst(k.paired_at)) "登録）"
+                                    }
+                                }
                                 td {
                                     @if let Some(at) = k.revoked_at {
                                         span.status-withdrawn { "無効化済み（" (jst(at)) "）" }
@@ -194,4 +204,16 @@ pub fn pairing_code(base_path: &str, venue_name: &str, grouped_code: &str, expir
             a.button.secondary href=(base_path) { "管理ページに戻る" }
         },
     )
+}
+
+/// A kiosk's reported screen, in Japanese.
+fn screen_label(screen: &str) -> &'static str {
+    match screen {
+        "idle" => "コード表示中",
+        "offline" => "オフライン（コード表示中）",
+        "clock_untrusted" => "時計の確認待ち",
+        "disabled" => "停止中",
+        "unpaired" => "未ペアリング",
+        _ => "不明",
+    }
 }

@@ -21,7 +21,7 @@ use super::error::ApiError;
 use super::extract::ApiJson;
 use super::{AppState, no_store};
 use crate::secrets::{ManageToken, PairingCode, random_bytes};
-use crate::store::{KioskRecord, NewKiosk, Pairing, StoreError};
+use crate::store::{Heartbeat, KioskRecord, NewKiosk, Pairing, StoreError};
 
 /// `/api/v1/kiosks/pair`, `/api/v1/manage/venues/{location}/kiosks`, `/api/v1/manage/kiosks…`.
 pub fn router() -> Router<AppState> {
@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/manage/venues/{location}/kiosks", post(new_pairing_code))
         .route("/api/v1/manage/kiosks", get(list))
         .route("/api/v1/manage/kiosks/{kiosk}/revoke", post(revoke))
+        .route("/api/v1/kiosk/heartbeat", post(heartbeat))
 }
 
 fn timestamp(t: OffsetDateTime) -> Value {
@@ -96,13 +97,57 @@ async fn pair(State(state): State<AppState>, ApiJson(request): ApiJson<PairReque
 }
 
 fn kiosk_json(k: &KioskRecord) -> Value {
+    let last = k.last_heartbeat.as_ref();
     json!({
         "kiosk_id": k.kiosk_id.as_str(),
         "location_id": k.location_id,
+        "venue_name": k.venue_name.as_str(),
         "paired_at": timestamp(k.paired_at),
         "status": if k.revoked_at.is_some() { "revoked" } else { "active" },
         "revoked_at": k.revoked_at.map_or(Value::Null, timestamp),
+        "last_seen_at": last.map_or(Value::Null, |h| timestamp(h.at)),
+        "version": last.map(|h| h.version.clone()),
+        "uptime_seconds": last.map(|h| h.uptime_seconds),
+        "clock_offset_ms": last.and_then(|h| h.clock_offset_ms),
+        "screen": last.map(|h| h.screen.clone()),
+        "last_error": last.and_then(|h| h.last_error.clone()),
     })
+}
+
+/// Screens a kiosk may report.
+const SCREENS: [&str; 5] = ["idle", "unpaired", "clock_untrusted", "offline", "disabled"];
+
+/// A heartbeat body. Unknown fields are ignored, so kiosks of a newer version can report
+/// more without being refused by an older server.
+#[derive(Debug, Deserialize)]
+struct HeartbeatRequest {
+    version: String,
+    uptime_seconds: u64,
+    clock_offset_ms: Option<i64>,
+    screen: String,
+    last_error: Option<String>,
+}
+
+async fn heartbeat(State(state): State<AppState>, headers: HeaderMap, ApiJson(report): ApiJson<HeartbeatRequest>) -> Result<Response, ApiError> {
+    let given = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).ok_or(ApiError::Unauthorized)?;
+    let token = ManageToken::parse(given).map_err(|_| ApiError::Unauthorized)?;
+    let kiosk = state.store.kiosk_by_sync_token(token.hash()).await?.ok_or(ApiError::Unauthorized)?;
+    if !SCREENS.contains(&report.screen.as_str()) || report.version.is_empty() || report.version.chars().count() > 32 {
+        return Err(ApiError::Unprocessable { code: "invalid_heartbeat", message: format!("screen must be one of {SCREENS:?}; version 1 to 32 characters") });
+    }
+    let now = OffsetDateTime::now_utc();
+    let last_error = report.last_error.map(|e| e.chars().take(500).collect());
+    let record = Heartbeat { at: now, version: report.version, uptime_seconds: report.uptime_seconds, clock_offset_ms: report.clock_offset_ms, screen: report.screen, last_error };
+    state.store.record_heartbeat(kiosk.kiosk_id.clone(), record).await?;
+    let body = json!({
+        "server_time": timestamp(now),
+        "step_seconds": state.kiosk.step_seconds,
+        "window_behind_steps": state.kiosk.window_behind_steps,
+        "window_ahead_steps": state.kiosk.window_ahead_steps,
+        "disabled": kiosk.revoked_at.is_some() || !kiosk.place_active,
+        "venue_name": kiosk.venue_name.as_str(),
+    });
+    Ok((no_store(), axum::Json(body)).into_response())
 }
 
 async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {

@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_venues", include_str!("migrations/0001_venues.sql")),
     ("0002_residents", include_str!("migrations/0002_residents.sql")),
     ("0003_kiosks", include_str!("migrations/0003_kiosks.sql")),
+    ("0004_kiosk_heartbeats", include_str!("migrations/0004_kiosk_heartbeats.sql")),
 ];
 
 /// Applies the migrations the database does not have yet. Returns the resulting version.

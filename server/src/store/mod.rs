@@ -239,6 +239,27 @@ pub struct KioskRecord {
     pub revoked_at: Option<OffsetDateTime>,
     /// True while its place's registration stands.
     pub place_active: bool,
+    /// Its place's name.
+    pub venue_name: VenueName,
+    /// What it last reported, if it has.
+    pub last_heartbeat: Option<Heartbeat>,
+}
+
+/// What a kiosk reports in a heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// When the server received it.
+    pub at: OffsetDateTime,
+    /// The kiosk's version.
+    pub version: String,
+    /// Seconds since the kiosk started.
+    pub uptime_seconds: u64,
+    /// Server time minus kiosk time, if the kiosk knows it.
+    pub clock_offset_ms: Option<i64>,
+    /// The screen it shows (`idle`, `offline`, …).
+    pub screen: String,
+    /// Its last error, if any.
+    pub last_error: Option<String>,
 }
 
 /// A kiosk to store when a pairing code is redeemed.
@@ -325,6 +346,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// The kiosks of a registration's places.
     async fn kiosks_of(&self, registration_id: i64) -> Result<Vec<KioskRecord>, StoreError>;
+
+    /// The kiosk whose sync token hashes to `hash`.
+    async fn kiosk_by_sync_token(&self, hash: TokenHash) -> Result<Option<KioskRecord>, StoreError>;
+
+    /// Records a kiosk's heartbeat.
+    async fn record_heartbeat(&self, kiosk_id: KioskId, heartbeat: Heartbeat) -> Result<(), StoreError>;
 
     /// Revokes a kiosk of a registration. False if it is not the registration's.
     async fn revoke_kiosk(&self, registration_id: i64, kiosk_id: KioskId, now: OffsetDateTime) -> Result<bool, StoreError>;

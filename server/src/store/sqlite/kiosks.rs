@@ -7,15 +7,20 @@ use time::OffsetDateTime;
 
 use super::{from_millis, millis};
 use crate::secrets::TokenHash;
-use crate::store::{KioskRecord, NewKiosk, Pairing, StoreError};
+use crate::store::{Heartbeat, KioskRecord, NewKiosk, Pairing, StoreError};
 
-/// A `kiosks` row before parsing: id, location, secret, paired, revoked, place active.
-type KioskRow = (String, String, Vec<u8>, i64, Option<i64>, bool);
+/// A `kiosks` row before parsing: id, location, secret, paired, revoked, place active, and the
+/// last heartbeat's columns.
+type KioskRow = (String, String, Vec<u8>, i64, Option<i64>, bool, String, HeartbeatRow);
+/// Last seen, version, uptime, clock offset, screen, last error.
+type HeartbeatRow = (Option<i64>, Option<String>, Option<i64>, Option<i64>, Option<String>, Option<String>);
 /// A pairing code's row: location, expires, used, venue name, venue withdrawn.
 type PairingRow = (String, i64, Option<i64>, String, Option<i64>);
 
 const KIOSK_COLUMNS: &str =
-    "k.kiosk_id, k.location_id, k.secret, k.paired_at_ms, k.revoked_at_ms, v.withdrawn_at_ms IS NULL FROM kiosks k JOIN venues v ON v.location_id = k.location_id";
+    "k.kiosk_id, k.location_id, k.secret, k.paired_at_ms, k.revoked_at_ms, v.withdrawn_at_ms IS NULL, v.name, \
+     k.last_seen_at_ms, k.version, k.uptime_seconds, k.clock_offset_ms, k.screen, k.last_error \
+     FROM kiosks k JOIN venues v ON v.location_id = k.location_id";
 
 pub(super) fn create_pairing_code(tx: &Connection, registration_id: i64, location: &LocationId, code_hash: TokenHash, now: OffsetDateTime, expires: OffsetDateTime) -> Result<bool, StoreError> {
     let eligible: Option<i64> = tx
@@ -68,10 +73,21 @@ pub(super) fn pair(tx: &Connection, code_hash: TokenHash, kiosk: &NewKiosk, now:
 }
 
 fn read_kiosk(r: &Row<'_>) -> rusqlite::Result<KioskRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, (r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?)))
 }
 
-fn parse_kiosk((id, location, secret, paired, revoked, active): KioskRow) -> Result<KioskRecord, StoreError> {
+fn parse_kiosk((id, location, secret, paired, revoked, active, name, heartbeat): KioskRow) -> Result<KioskRecord, StoreError> {
+    let last_heartbeat = match heartbeat {
+        (Some(at), version, uptime, offset, screen, last_error) => Some(Heartbeat {
+            at: from_millis(at)?,
+            version: version.unwrap_or_default(),
+            uptime_seconds: uptime.and_then(|u| u64::try_from(u).ok()).unwrap_or(0),
+            clock_offset_ms: offset,
+            screen: screen.unwrap_or_default(),
+            last_error,
+        }),
+        _ => None,
+    };
     let corrupt = |what: &str| StoreError::Corrupt(format!("kiosk {id}: bad {what}"));
     let secret: [u8; 32] = secret.try_into().map_err(|_| corrupt("secret"))?;
     Ok(KioskRecord {
@@ -81,6 +97,8 @@ fn parse_kiosk((id, location, secret, paired, revoked, active): KioskRow) -> Res
         paired_at: from_millis(paired)?,
         revoked_at: revoked.map(from_millis).transpose()?,
         place_active: active,
+        venue_name: VenueName::parse(&name).map_err(|_| corrupt("venue name"))?,
+        last_heartbeat,
     })
 }
 
@@ -102,4 +120,25 @@ pub(super) fn revoke(tx: &Connection, registration_id: i64, kiosk_id: &KioskId, 
         params![millis(now), kiosk_id.as_str(), registration_id],
     )?;
     Ok(changed > 0)
+}
+
+pub(super) fn kiosk_by_sync_token(conn: &Connection, hash: TokenHash) -> Result<Option<KioskRecord>, StoreError> {
+    let found = conn.prepare_cached(&format!("SELECT {KIOSK_COLUMNS} WHERE k.sync_token_hash = ?1"))?.query_row([hash.0.as_slice()], read_kiosk).optional()?;
+    found.map(parse_kiosk).transpose()
+}
+
+pub(super) fn record_heartbeat(tx: &Connection, kiosk_id: &KioskId, h: &Heartbeat) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE kiosks SET last_seen_at_ms = ?1, version = ?2, uptime_seconds = ?3, clock_offset_ms = ?4, screen = ?5, last_error = ?6 WHERE kiosk_id = ?7",
+    )?
+    .execute(params![
+        millis(h.at),
+        h.version,
+        i64::try_from(h.uptime_seconds).unwrap_or(i64::MAX),
+        h.clock_offset_ms,
+        h.screen,
+        h.last_error,
+        kiosk_id.as_str()
+    ])?;
+    Ok(())
 }

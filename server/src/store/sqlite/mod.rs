@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 
 use super::migrations::migrate;
 use super::{
-    CheckInOutcome, CheckInRequest, EventKey, FollowState, KioskRecord, NewKiosk, NewRegistration, Pairing, Processed, PurgeBefore, Purged, RecordedVisit,
+    CheckInOutcome, CheckInRequest, EventKey, FollowState, Heartbeat, KioskRecord, NewKiosk, NewRegistration, Pairing, Processed, PurgeBefore, Purged, RecordedVisit,
     RegistrationRecord, Store, StoreError, VenueRecord, Withdrawal,
 };
 use oshirase_common::kiosk_token::KioskId;
@@ -320,6 +320,14 @@ impl Store for SqliteStore {
 
     async fn kiosks_of(&self, registration_id: i64) -> Result<Vec<KioskRecord>, StoreError> {
         self.read(move |conn| kiosks::kiosks_of(conn, registration_id)).await
+    }
+
+    async fn kiosk_by_sync_token(&self, hash: TokenHash) -> Result<Option<KioskRecord>, StoreError> {
+        self.read(move |conn| kiosks::kiosk_by_sync_token(conn, hash)).await
+    }
+
+    async fn record_heartbeat(&self, kiosk_id: KioskId, heartbeat: Heartbeat) -> Result<(), StoreError> {
+        self.write(move |tx| kiosks::record_heartbeat(tx, &kiosk_id, &heartbeat)).await
     }
 
     async fn revoke_kiosk(&self, registration_id: i64, kiosk_id: KioskId, now: OffsetDateTime) -> Result<bool, StoreError> {
