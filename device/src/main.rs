@@ -1,14 +1,252 @@
-//! `oshirase-kiosk`: the kiosk binary. Today it only answers `--help` and `--version`; the
-//! kiosk issues add pairing, the display loop and sync.
+//! `oshirase-kiosk`: the kiosk binary. Argument parsing and the run loop's I/O (clocks,
+//! timers, HTTP); what to do and what to show is decided by `oshirase_device::protocol`.
 
-use clap::Parser;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use oshirase_device::pairing::{ApiError, HeartbeatReply, ServerClient, pair};
+use oshirase_device::protocol::{Action, DisplayState, Event, Kiosk, Timing};
+use oshirase_device::storage;
+use tokio::task::JoinHandle;
 
 /// The oshirase kiosk for Raspberry Pi: shows rotating QR codes for residents to scan.
 #[derive(Debug, Parser)]
 #[command(name = "oshirase-kiosk", version = oshirase_device::VERSION, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _cli = Cli::parse();
-    eprintln!("oshirase-kiosk {}: the kiosk is not built yet; see the kiosk issues.", oshirase_device::VERSION);
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Pair this kiosk with a place, using the one-time code from the venue's management page.
+    Pair {
+        /// The server's URL, e.g. https://oshirase.example.jp
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// The pairing code, e.g. ABCDE-12345 (case and hyphens do not matter).
+        #[arg(long, value_name = "CODE")]
+        code: String,
+        /// Where the kiosk keeps its identity (owner-only permissions).
+        #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+    },
+    /// Show the rotating codes and send heartbeats until stopped.
+    Run {
+        /// Where the kiosk keeps its identity.
+        #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+        /// Serve a PNG preview of the screen on this address (e.g. 127.0.0.1:8090).
+        #[arg(long, value_name = "ADDR")]
+        preview_listen: Option<SocketAddr>,
+    },
+}
+
+const DEFAULT_DATA_DIR: &str = "/var/lib/oshirase-kiosk";
+
+/// systemd-timesyncd creates this file once the system clock is synchronised.
+const CLOCK_SYNCED_FLAG: &str = "/run/systemd/timesync/synchronized";
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Pair {
+            server,
+            code,
+            data_dir,
+        } => pair_command(&server, &code, &data_dir).await,
+        Command::Run {
+            data_dir,
+            preview_listen,
+        } => run(&data_dir, preview_listen).await,
+    }
+}
+
+async fn pair_command(server: &str, code: &str, data_dir: &Path) -> anyhow::Result<()> {
+    let identity = pair(server, code).await.context("pairing failed")?;
+    storage::save(data_dir, &identity).context("keeping the kiosk's identity")?;
+    println!(
+        "Paired as kiosk {} for {}. Start it with `oshirase-kiosk run`.",
+        identity.kiosk_id.as_str(),
+        identity.venue_name
+    );
+    Ok(())
+}
+
+async fn run(data_dir: &Path, preview_listen: Option<SocketAddr>) -> anyhow::Result<()> {
+    if let Some(addr) = preview_listen {
+        tracing::warn!(%addr, "the screen preview is not served yet; the screen state is logged instead");
+    }
+    let start = Instant::now();
+    let identity = wait_for_identity(data_dir, start).await?;
+    let client = ServerClient::new(&identity.server_url)?;
+    let mut kiosk = Kiosk::paired(identity, Timing::default(), seed());
+    let mut shown = String::new();
+    // The heartbeat runs beside the loop, so the screen keeps ticking while it waits.
+    let mut in_flight: Option<JoinHandle<HeartbeatOutcome>> = None;
+    loop {
+        kiosk.handle(tick(start));
+        log_display(&kiosk.current_display(), &mut shown);
+        if in_flight.is_none() && kiosk.next_action() == Action::SendHeartbeat {
+            in_flight = Some(send_heartbeat(&client, &mut kiosk, start));
+        }
+        let wait_ms = match kiosk.next_action() {
+            Action::Wait { ms } => ms.min(1000),
+            Action::SendHeartbeat => 1000,
+        };
+        tokio::select! {
+            outcome = finished(&mut in_flight) => {
+                in_flight = None;
+                heartbeat_done(outcome.context("the heartbeat task")?, &mut kiosk, data_dir);
+            }
+            () = tokio::time::sleep(Duration::from_millis(wait_ms)) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
+/// Shows the unpaired screen until `oshirase-kiosk pair` has written an identity.
+async fn wait_for_identity(data_dir: &Path, start: Instant) -> anyhow::Result<storage::Identity> {
+    let mut shown = String::new();
+    let mut unpaired = Kiosk::unpaired(Timing::default());
+    loop {
+        if let Some(identity) = storage::load(data_dir)? {
+            return Ok(identity);
+        }
+        unpaired.handle(tick(start));
+        log_display(&unpaired.current_display(), &mut shown);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+/// A heartbeat's result, with when it left and when it came back (monotonic ms).
+struct HeartbeatOutcome {
+    result: Result<HeartbeatReply, ApiError>,
+    sent: u64,
+    at: u64,
+}
+
+fn send_heartbeat(
+    client: &ServerClient,
+    kiosk: &mut Kiosk,
+    start: Instant,
+) -> JoinHandle<HeartbeatOutcome> {
+    let sent = monotonic_ms(start);
+    kiosk.handle(Event::HeartbeatSent {
+        at_monotonic_ms: sent,
+    });
+    let (client, report) = (client.clone(), kiosk.heartbeat_report());
+    let token = kiosk.identity().map(|i| i.sync_token.clone());
+    tokio::spawn(async move {
+        let result = match token {
+            Some(token) => client.heartbeat(&token, &report).await,
+            None => Err(ApiError::UnknownKiosk),
+        };
+        HeartbeatOutcome {
+            result,
+            sent,
+            at: monotonic_ms(start),
+        }
+    })
+}
+
+async fn finished<T>(task: &mut Option<JoinHandle<T>>) -> Result<T, tokio::task::JoinError> {
+    match task {
+        Some(handle) => handle.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Feeds a heartbeat's outcome to the state machine; new settings from the server are kept.
+fn heartbeat_done(outcome: HeartbeatOutcome, kiosk: &mut Kiosk, data_dir: &Path) {
+    let before = kiosk.identity().map(settings_of);
+    match outcome.result {
+        Ok(reply) => kiosk.handle(Event::HeartbeatAnswered(
+            reply.answer(outcome.sent, outcome.at),
+        )),
+        Err(ApiError::UnknownKiosk) => kiosk.handle(Event::HeartbeatRefused {
+            at_monotonic_ms: outcome.at,
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "heartbeat failed");
+            kiosk.handle(Event::HeartbeatFailed {
+                at_monotonic_ms: outcome.at,
+                error: e.to_string(),
+            });
+        }
+    }
+    let Some(updated) = kiosk.identity() else {
+        return;
+    };
+    if before != Some(settings_of(updated))
+        && let Err(e) = storage::save(data_dir, updated)
+    {
+        tracing::error!(error = %e, "cannot keep the server's new settings");
+    }
+}
+
+fn settings_of(identity: &storage::Identity) -> (String, u32, u32, u32) {
+    (
+        identity.venue_name.clone(),
+        identity.step_seconds,
+        identity.window_behind_steps,
+        identity.window_ahead_steps,
+    )
+}
+
+/// Logs the screen when it changes (not every second's countdown).
+fn log_display(display: &DisplayState, shown: &mut String) {
+    let now = match display {
+        DisplayState::Code {
+            venue_name,
+            checkin_url,
+            offline_since_ms,
+            ..
+        } => {
+            format!(
+                "code for {venue_name}: {checkin_url}{}",
+                if offline_since_ms.is_some() {
+                    " (offline)"
+                } else {
+                    ""
+                }
+            )
+        }
+        other => format!("{other:?}"),
+    };
+    if *shown != now {
+        tracing::info!(screen = %now, "screen");
+        *shown = now;
+    }
+}
+
+fn tick(start: Instant) -> Event {
+    let system_time_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    Event::Tick {
+        now_monotonic_ms: monotonic_ms(start),
+        system_time_ms,
+        system_clock_synced: Path::new(CLOCK_SYNCED_FLAG).exists(),
+    }
+}
+
+fn monotonic_ms(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The backoff's jitter differs between kiosks and boots.
+fn seed() -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    u64::from(nanos) ^ (u64::from(std::process::id()) << 32)
 }
