@@ -9,7 +9,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use oshirase_device::pairing::{ApiError, HeartbeatReply, ServerClient, pair};
 use oshirase_device::protocol::{Action, DisplayState, Event, Kiosk, Timing};
-use oshirase_device::storage;
+use oshirase_device::screen::{DEFAULT_FONT_PATH, Fonts};
+use oshirase_device::{preview, storage};
 use tokio::task::JoinHandle;
 
 /// The oshirase kiosk for Raspberry Pi: shows rotating QR codes for residents to scan.
@@ -82,11 +83,21 @@ async fn pair_command(server: &str, code: &str, data_dir: &Path) -> anyhow::Resu
 }
 
 async fn run(data_dir: &Path, preview_listen: Option<SocketAddr>) -> anyhow::Result<()> {
+    let shared: preview::Shared = std::sync::Arc::new(std::sync::Mutex::new(DisplayState::Unpaired));
     if let Some(addr) = preview_listen {
-        tracing::warn!(%addr, "the screen preview is not served yet; the screen state is logged instead");
+        let fonts = std::sync::Arc::new(Fonts::load(DEFAULT_FONT_PATH).context("loading the screen font")?);
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding the preview on {addr}"))?;
+        // Scripts and tests read this line to find the preview.
+        println!("oshirase-kiosk preview on http://{}", listener.local_addr()?);
+        let app = preview::router(std::sync::Arc::clone(&shared), fonts);
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "the preview stopped");
+            }
+        });
     }
     let start = Instant::now();
-    let identity = wait_for_identity(data_dir, start).await?;
+    let identity = wait_for_identity(data_dir, start, &shared).await?;
     let client = ServerClient::new(&identity.server_url)?;
     let mut kiosk = Kiosk::paired(identity, Timing::default(), seed());
     let mut shown = String::new();
@@ -94,7 +105,7 @@ async fn run(data_dir: &Path, preview_listen: Option<SocketAddr>) -> anyhow::Res
     let mut in_flight: Option<JoinHandle<HeartbeatOutcome>> = None;
     loop {
         kiosk.handle(tick(start));
-        log_display(&kiosk.current_display(), &mut shown);
+        show(kiosk.current_display(), &shared, &mut shown);
         if in_flight.is_none() && kiosk.next_action() == Action::SendHeartbeat {
             in_flight = Some(send_heartbeat(&client, &mut kiosk, start));
         }
@@ -114,7 +125,7 @@ async fn run(data_dir: &Path, preview_listen: Option<SocketAddr>) -> anyhow::Res
 }
 
 /// Shows the unpaired screen until `oshirase-kiosk pair` has written an identity.
-async fn wait_for_identity(data_dir: &Path, start: Instant) -> anyhow::Result<storage::Identity> {
+async fn wait_for_identity(data_dir: &Path, start: Instant, shared: &preview::Shared) -> anyhow::Result<storage::Identity> {
     let mut shown = String::new();
     let mut unpaired = Kiosk::unpaired(Timing::default());
     loop {
@@ -122,7 +133,7 @@ async fn wait_for_identity(data_dir: &Path, start: Instant) -> anyhow::Result<st
             return Ok(identity);
         }
         unpaired.handle(tick(start));
-        log_display(&unpaired.current_display(), &mut shown);
+        show(unpaired.current_display(), shared, &mut shown);
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
 }
@@ -203,6 +214,13 @@ fn settings_of(identity: &storage::Identity) -> (String, u32, u32, u32) {
 }
 
 /// Logs the screen when it changes (not every second's countdown).
+/// Puts the display state where the preview (and later the framebuffer) draws it from, and
+/// logs it when it changes.
+fn show(display: DisplayState, shared: &preview::Shared, shown: &mut String) {
+    log_display(&display, shown);
+    *shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = display;
+}
+
 fn log_display(display: &DisplayState, shown: &mut String) {
     let now = match display {
         DisplayState::Code {
