@@ -6,6 +6,7 @@
 //! or [`poster`] (PDF, PNG, SVG).
 
 pub mod config;
+pub mod demo;
 pub mod line;
 pub mod messages;
 pub mod metrics;

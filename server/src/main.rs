@@ -27,6 +27,9 @@ enum Command {
     Serve,
     /// Load and check the configuration, print it (secrets redacted) and exit.
     CheckConfig,
+    /// For the local demo: register a sample place and print a kiosk pairing code for it
+    /// (first line) and its management path (second line).
+    DemoKiosk,
 }
 
 #[tokio::main]
@@ -38,6 +41,12 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::CheckConfig => {
             println!("{settings:#?}");
+            Ok(())
+        }
+        Command::DemoKiosk => {
+            let demo = oshirase_server::demo::demo_kiosk(&settings).await?;
+            println!("{}", demo.pairing_code);
+            println!("{}", demo.manage_path);
             Ok(())
         }
         Command::Serve => {
