@@ -8,7 +8,7 @@
 //! reply is a polling loop with a deadline ([`LineSandbox::wait_for_inbox`]), never a sleep.
 
 use std::process::Stdio;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -17,10 +17,10 @@ use hmac::{Hmac, Mac};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader, Lines};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
-use crate::server::{TestServer, target_dir};
+use crate::server::{TestServer, keep_lines, lines, target_dir};
 
 /// The channel secret the sandbox signs webhooks with and the server checks them with.
 pub const CHANNEL_SECRET: &str = "e2e-channel-secret-5f1c0a9d3b7e4c21";
@@ -75,8 +75,8 @@ impl LineSandbox {
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
         let base_url = match tokio::time::timeout(STARTUP_TIMEOUT, read_until_listening(&mut stdout)).await {
             Ok(Some(url)) => url,
-            Ok(None) => panic!("oshirase-line-sandbox exited without printing its listening line; its output:\n{}", joined(&output)),
-            Err(_) => panic!("oshirase-line-sandbox printed no listening line within {STARTUP_TIMEOUT:?}; its stderr:\n{}", joined(&output)),
+            Ok(None) => panic!("oshirase-line-sandbox exited without printing its listening line; its output:\n{}", lines(&output)),
+            Err(_) => panic!("oshirase-line-sandbox printed no listening line within {STARTUP_TIMEOUT:?}; its stderr:\n{}", lines(&output)),
         };
         tokio::spawn(keep_lines(stdout, Arc::clone(&output)));
         let client = reqwest::Client::builder()
@@ -95,7 +95,7 @@ impl LineSandbox {
 
     /// Everything the process printed after start-up so far, for failure messages.
     pub fn output(&self) -> String {
-        joined(&self.output)
+        lines(&self.output)
     }
 
     /// `PUT /sandbox/config` with a partial update; returns the whole configuration.
@@ -428,13 +428,3 @@ async fn read_until_listening(stdout: &mut Lines<BufReader<ChildStdout>>) -> Opt
     None
 }
 
-/// Drains a pipe for as long as the process lives, so it never fills and blocks the sandbox.
-async fn keep_lines<R: AsyncRead + Unpin>(mut lines: Lines<BufReader<R>>, into: Arc<Mutex<Vec<String>>>) {
-    while let Ok(Some(line)) = lines.next_line().await {
-        into.lock().unwrap_or_else(PoisonError::into_inner).push(line);
-    }
-}
-
-fn joined(output: &Mutex<Vec<String>>) -> String {
-    output.lock().unwrap_or_else(PoisonError::into_inner).join("\n")
-}

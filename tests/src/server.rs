@@ -269,14 +269,14 @@ async fn read_until_listening(stdout: &mut Lines<BufReader<ChildStdout>>) -> Opt
     None
 }
 
-/// Drains a pipe for as long as the process lives, so it never fills and blocks the server.
-async fn keep_lines<R: AsyncRead + Unpin>(mut lines: Lines<BufReader<R>>, into: Arc<Mutex<Vec<String>>>) {
+/// Drains a pipe for as long as the process lives, so it never fills and blocks the child.
+pub(crate) async fn keep_lines<R: AsyncRead + Unpin>(mut lines: Lines<BufReader<R>>, into: Arc<Mutex<Vec<String>>>) {
     while let Ok(Some(line)) = lines.next_line().await {
         into.lock().unwrap_or_else(PoisonError::into_inner).push(line);
     }
 }
 
-fn lines(output: &Mutex<Vec<String>>) -> String {
+pub(crate) fn lines(output: &Mutex<Vec<String>>) -> String {
     output.lock().unwrap_or_else(PoisonError::into_inner).join("\n")
 }
 
