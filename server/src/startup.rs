@@ -62,8 +62,11 @@ impl Application {
     /// the requests in flight.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let purge = tokio::spawn(crate::workers::purge::run(Arc::clone(&self.state.store), self.state.retention.clone()));
+        let watchdog = tokio::spawn(crate::workers::watchdog::run(Arc::clone(&self.state.store)));
+        crate::workers::watchdog::ready();
         let served = axum::serve(self.listener, app(self.state)).with_graceful_shutdown(shutdown).await.context("serving HTTP");
         purge.abort();
+        watchdog.abort();
         served
     }
 }

@@ -402,3 +402,19 @@ fn count_rows(database: &Path, table: &str) -> i64 {
         .unwrap_or_else(|e| panic!("open {}: {e}", database.display()));
     connection.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| row.get(0)).unwrap_or_else(|e| panic!("count {table}: {e}"))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_systemd_the_server_reports_ready_and_pings_the_watchdog() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket_path = dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).expect("bind the notify socket");
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(20))).expect("timeout");
+    let path = socket_path.to_str().expect("UTF-8 path").to_owned();
+    let _server = TestServer::start_with(&[("NOTIFY_SOCKET", path.as_str()), ("WATCHDOG_USEC", "200000")]).await;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !(seen.iter().any(|m: &String| m.contains("READY=1")) && seen.iter().any(|m| m.contains("WATCHDOG=1"))) {
+        let n = socket.recv(&mut buf).unwrap_or_else(|e| panic!("no notification within 20 s (got {seen:?}): {e}"));
+        seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+}

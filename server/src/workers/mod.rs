@@ -1,3 +1,4 @@
 //! Background work, each as one step (`run_once`, testable) plus a loop around it.
 
 pub mod purge;
+pub mod watchdog;
