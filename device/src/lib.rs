@@ -7,6 +7,7 @@
 //!   driven by one event enum.
 //! - [`pairing`] and [`storage`]: pairing with the server and keeping the kiosk's identity.
 
+pub mod display;
 pub mod pairing;
 pub mod preview;
 pub mod protocol;

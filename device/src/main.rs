@@ -43,6 +43,10 @@ enum Command {
         /// Serve a PNG preview of the screen on this address (e.g. 127.0.0.1:8090).
         #[arg(long, value_name = "ADDR")]
         preview_listen: Option<SocketAddr>,
+        /// Draw the screen on this Linux framebuffer device (e.g. /dev/fb0); needs a build
+        /// with the `framebuffer` feature.
+        #[arg(long, value_name = "DEVICE")]
+        framebuffer: Option<PathBuf>,
     },
 }
 
@@ -67,7 +71,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Run {
             data_dir,
             preview_listen,
-        } => run(&data_dir, preview_listen).await,
+            framebuffer,
+        } => run(&data_dir, preview_listen, framebuffer).await,
     }
 }
 
@@ -82,8 +87,11 @@ async fn pair_command(server: &str, code: &str, data_dir: &Path) -> anyhow::Resu
     Ok(())
 }
 
-async fn run(data_dir: &Path, preview_listen: Option<SocketAddr>) -> anyhow::Result<()> {
+async fn run(data_dir: &Path, preview_listen: Option<SocketAddr>, framebuffer: Option<PathBuf>) -> anyhow::Result<()> {
     let shared: preview::Shared = std::sync::Arc::new(std::sync::Mutex::new(DisplayState::Unpaired));
+    if let Some(device) = framebuffer {
+        screen_loop::start(&device, std::sync::Arc::clone(&shared))?;
+    }
     if let Some(addr) = preview_listen {
         let fonts = std::sync::Arc::new(Fonts::load(DEFAULT_FONT_PATH).context("loading the screen font")?);
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding the preview on {addr}"))?;
@@ -267,4 +275,39 @@ fn seed() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     u64::from(nanos) ^ (u64::from(std::process::id()) << 32)
+}
+
+/// Draws the current screen on the framebuffer once a second, on its own thread.
+#[cfg(feature = "framebuffer")]
+mod screen_loop {
+    use std::path::Path;
+
+    use anyhow::Context as _;
+    use oshirase_device::display::Framebuffer;
+    use oshirase_device::preview::{Shared, screen_for};
+    use oshirase_device::screen::{DEFAULT_FONT_PATH, Fonts, PngFrame, draw};
+
+    pub fn start(device: &Path, shared: Shared) -> anyhow::Result<()> {
+        let mut fb = Framebuffer::open(device).map_err(anyhow::Error::msg)?;
+        let fonts = Fonts::load(DEFAULT_FONT_PATH).context("loading the screen font")?;
+        std::thread::Builder::new().name("framebuffer".into()).spawn(move || {
+            let (width, height) = fb.size();
+            loop {
+                let display = shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+                let mut frame = PngFrame::new(width, height);
+                let _ = draw(&screen_for(&display, "oshirase-kiosk pair --server URL --code CODE"), &fonts, &mut frame);
+                fb.show(frame.rgb(), width, height);
+                std::thread::sleep(std::time::Duration::from_millis(1000));
+            }
+        })?;
+        Ok(())
+    }
+}
+
+/// Without the `framebuffer` feature there is no screen to draw on.
+#[cfg(not(feature = "framebuffer"))]
+mod screen_loop {
+    pub fn start(device: &std::path::Path, _shared: oshirase_device::preview::Shared) -> anyhow::Result<()> {
+        anyhow::bail!("cannot draw on {}: this oshirase-kiosk was built without the `framebuffer` feature", device.display())
+    }
 }
