@@ -222,10 +222,17 @@ fn settings_of(identity: &storage::Identity) -> (String, u32, u32, u32) {
 }
 
 /// Logs the screen when it changes (not every second's countdown).
-/// Puts the display state where the preview (and later the framebuffer) draws it from, and
-/// logs it when it changes.
+/// Puts the display state where the preview and the framebuffer draw it from, logs it when it
+/// changes, and tells systemd the loop is alive (`READY=1` once, then `WATCHDOG=1`).
 fn show(display: DisplayState, shared: &preview::Shared, shown: &mut String) {
+    let first = shown.is_empty();
     log_display(&display, shown);
+    let state = if first { sd_notify::NotifyState::Ready } else { sd_notify::NotifyState::Watchdog };
+    if (first || sd_notify::watchdog_enabled().is_some())
+        && let Err(e) = sd_notify::notify(&[state])
+    {
+        tracing::warn!(error = %e, "cannot notify systemd");
+    }
     *shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = display;
 }
 

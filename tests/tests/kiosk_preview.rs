@@ -96,3 +96,28 @@ async fn a_resident_scans_the_real_kiosks_screen_and_checks_in_at_its_place() {
     assert_eq!(at, venue.location_id);
     drop(kiosk);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_systemd_the_kiosk_reports_ready_and_pings_the_watchdog() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket_path = dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).expect("bind the notify socket");
+    socket.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    let child = tokio::process::Command::new(kiosk_binary())
+        .args(["run", "--data-dir"])
+        .arg(dir.path().join("unpaired"))
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "2000000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run oshirase-kiosk");
+    let _kiosk = Kiosk(child);
+    let mut seen: Vec<String> = Vec::new();
+    let mut buf = [0u8; 256];
+    while !(seen.iter().any(|m| m.contains("READY=1")) && seen.iter().any(|m| m.contains("WATCHDOG=1"))) {
+        let n = socket.recv(&mut buf).unwrap_or_else(|e| panic!("no notification within 20 s (got {seen:?}): {e}"));
+        seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+}
