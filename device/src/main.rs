@@ -7,7 +7,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use oshirase_device::pairing::{ApiError, HeartbeatReply, ServerClient, pair};
+use oshirase_device::pairing::{ApiError, ServerClient, pair};
+use oshirase_device::protocol::HeartbeatReply;
 use oshirase_device::protocol::{Action, DisplayState, Event, Kiosk, Timing};
 use oshirase_device::screen::{DEFAULT_FONT_PATH, Fonts};
 use oshirase_device::{preview, storage};

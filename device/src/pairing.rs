@@ -12,7 +12,7 @@ use thiserror::Error;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::protocol::{HeartbeatAnswer, HeartbeatReport};
+use crate::protocol::{HeartbeatReply, HeartbeatReport};
 use crate::storage::{Identity, SyncToken, decode_secret};
 
 /// How long one request may take in all.
@@ -68,43 +68,6 @@ pub async fn pair(server: &str, code: &str) -> Result<Identity, ApiError> {
 pub struct ServerClient {
     http: reqwest::Client,
     base_url: String,
-}
-
-/// The server's answer to a heartbeat, before the kiosk's own times are added.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeartbeatReply {
-    /// The server's clock, Unix milliseconds.
-    pub server_time_ms: i64,
-    /// A revoked kiosk or withdrawn place.
-    pub disabled: bool,
-    /// Seconds per code.
-    pub step_seconds: u32,
-    /// Steps into the past the server accepts.
-    pub window_behind_steps: u32,
-    /// Steps ahead the server accepts.
-    pub window_ahead_steps: u32,
-    /// The place's name.
-    pub venue_name: String,
-}
-
-impl HeartbeatReply {
-    /// The event for the state machine, with when the request left and the answer came.
-    pub fn answer(
-        self,
-        sent_at_monotonic_ms: u64,
-        answered_at_monotonic_ms: u64,
-    ) -> HeartbeatAnswer {
-        HeartbeatAnswer {
-            sent_at_monotonic_ms,
-            answered_at_monotonic_ms,
-            server_time_ms: self.server_time_ms,
-            disabled: self.disabled,
-            step_seconds: self.step_seconds,
-            window_behind_steps: self.window_behind_steps,
-            window_ahead_steps: self.window_ahead_steps,
-            venue_name: self.venue_name,
-        }
-    }
 }
 
 impl ServerClient {

@@ -85,13 +85,9 @@ pub enum Event {
     // sent, a batch acknowledged up to a cursor, a batch failed.
 }
 
-/// The server's answer to a heartbeat, with the kiosk's own times around it.
+/// The server's answer to a heartbeat (`docs/protocol.md`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeartbeatAnswer {
-    /// When the request left (monotonic).
-    pub sent_at_monotonic_ms: u64,
-    /// When the answer arrived (monotonic).
-    pub answered_at_monotonic_ms: u64,
+pub struct HeartbeatReply {
     /// The server's clock, Unix milliseconds.
     pub server_time_ms: i64,
     /// A revoked kiosk or a withdrawn place: show no codes.
@@ -104,6 +100,24 @@ pub struct HeartbeatAnswer {
     pub window_ahead_steps: u32,
     /// The place's name now.
     pub venue_name: String,
+}
+
+impl HeartbeatReply {
+    /// The event for the state machine, with when the request left and the answer came.
+    pub fn answer(self, sent_at_monotonic_ms: u64, answered_at_monotonic_ms: u64) -> HeartbeatAnswer {
+        HeartbeatAnswer { sent_at_monotonic_ms, answered_at_monotonic_ms, reply: self }
+    }
+}
+
+/// The server's answer to a heartbeat, with the kiosk's own times around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatAnswer {
+    /// When the request left (monotonic).
+    pub sent_at_monotonic_ms: u64,
+    /// When the answer arrived (monotonic).
+    pub answered_at_monotonic_ms: u64,
+    /// What the server said.
+    pub reply: HeartbeatReply,
 }
 
 /// What the run loop should do next.
@@ -416,12 +430,13 @@ impl Kiosk {
             .min(answer.answered_at_monotonic_ms);
         let middle = sent + (answer.answered_at_monotonic_ms - sent) / 2;
         self.server_clock = Some(ServerClock {
-            server_ms: answer.server_time_ms,
+            server_ms: answer.reply.server_time_ms,
             at_monotonic_ms: middle,
         });
         self.in_flight_since_ms = None;
         self.refused = false;
-        self.disabled = answer.disabled;
+        let reply = answer.reply;
+        self.disabled = reply.disabled;
         self.failures = 0;
         self.offline_since_monotonic_ms = None;
         self.last_error = None;
@@ -429,10 +444,10 @@ impl Kiosk {
             .answered_at_monotonic_ms
             .saturating_add(self.timing.heartbeat_every_ms);
         if let Some(identity) = &mut self.identity {
-            identity.venue_name = answer.venue_name;
-            identity.step_seconds = answer.step_seconds.max(1);
-            identity.window_behind_steps = answer.window_behind_steps;
-            identity.window_ahead_steps = answer.window_ahead_steps;
+            identity.venue_name = reply.venue_name;
+            identity.step_seconds = reply.step_seconds.max(1);
+            identity.window_behind_steps = reply.window_behind_steps;
+            identity.window_ahead_steps = reply.window_ahead_steps;
         }
     }
 

@@ -5,7 +5,7 @@
 
 use oshirase_common::kiosk_token::{KioskId, KioskSecret, KioskToken};
 use oshirase_device::protocol::{
-    Action, DisplayState, Event, HeartbeatAnswer, Kiosk, Timing, View, checkin_url,
+    Action, DisplayState, Event, HeartbeatAnswer, HeartbeatReply, Kiosk, Timing, View, checkin_url,
 };
 use oshirase_device::storage::{Identity, SyncToken};
 
@@ -54,12 +54,14 @@ fn answer(sent: u64, answered: u64, server_time_ms: i64, disabled: bool) -> Even
     Event::HeartbeatAnswered(HeartbeatAnswer {
         sent_at_monotonic_ms: sent,
         answered_at_monotonic_ms: answered,
-        server_time_ms,
-        disabled,
-        step_seconds: 30,
-        window_behind_steps: 10,
-        window_ahead_steps: 1,
-        venue_name: "市民体育館".into(),
+        reply: HeartbeatReply {
+            server_time_ms,
+            disabled,
+            step_seconds: 30,
+            window_behind_steps: 10,
+            window_ahead_steps: 1,
+            venue_name: "市民体育館".into(),
+        },
     })
 }
 
@@ -353,12 +355,14 @@ fn the_server_renaming_the_place_or_changing_the_step_is_followed() {
     k.handle(Event::HeartbeatAnswered(HeartbeatAnswer {
         sent_at_monotonic_ms: 61_200,
         answered_at_monotonic_ms: 61_200,
-        server_time_ms: SERVER_NOW_MS + 60_100,
-        disabled: false,
-        step_seconds: 60,
-        window_behind_steps: 5,
-        window_ahead_steps: 1,
-        venue_name: "市民体育館 サブアリーナ".into(),
+        reply: HeartbeatReply {
+            server_time_ms: SERVER_NOW_MS + 60_100,
+            disabled: false,
+            step_seconds: 60,
+            window_behind_steps: 5,
+            window_ahead_steps: 1,
+            venue_name: "市民体育館 サブアリーナ".into(),
+        },
     }));
     k.handle(wrong_tick(61_200));
     assert_eq!(k.identity().unwrap().venue_name, "市民体育館 サブアリーナ");
