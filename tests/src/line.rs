@@ -17,10 +17,9 @@ use hmac::{Hmac, Mac};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::process::{Child, Command};
 
-use crate::server::{TestServer, keep_lines, lines, target_dir};
+use crate::server::{TestServer, clear_oshirase_environment, lines, no_redirect_client, target_dir, wait_until_listening};
 
 /// The channel secret the sandbox signs webhooks with and the server checks them with.
 pub const CHANNEL_SECRET: &str = "e2e-channel-secret-5f1c0a9d3b7e4c21";
@@ -32,8 +31,6 @@ pub const REPLY_WAIT: Duration = Duration::from_secs(10);
 /// The first wait before the sandbox redelivers an unanswered webhook, in tests (LINE waits
 /// much longer; tests should not).
 pub const TEST_REDELIVERY_BACKOFF_MS: u64 = 200;
-/// How long the sandbox may take to print its listening line.
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// What the sandbox prints once it listens, followed by its URL.
 const LISTENING_PREFIX: &str = "oshirase-line-sandbox listening on ";
 /// How often polling loops look again.
@@ -63,28 +60,10 @@ impl LineSandbox {
             .kill_on_drop(true);
         // The sandbox reads OSHIRASE_LINE__* and OSHIRASE_LINE_SANDBOX_*: nothing from the
         // developer's shell may reach it.
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("OSHIRASE_") {
-                command.env_remove(name);
-            }
-        }
+        clear_oshirase_environment(&mut command);
         let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().expect("stderr is piped");
-        tokio::spawn(keep_lines(BufReader::new(stderr).lines(), Arc::clone(&output)));
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
-        let base_url = match tokio::time::timeout(STARTUP_TIMEOUT, read_until_listening(&mut stdout)).await {
-            Ok(Some(url)) => url,
-            Ok(None) => panic!("oshirase-line-sandbox exited without printing its listening line; its output:\n{}", lines(&output)),
-            Err(_) => panic!("oshirase-line-sandbox printed no listening line within {STARTUP_TIMEOUT:?}; its stderr:\n{}", lines(&output)),
-        };
-        tokio::spawn(keep_lines(stdout, Arc::clone(&output)));
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("build the HTTP client");
-        LineSandbox { _process: child, base_url, client, output }
+        let started = wait_until_listening(&mut child, "oshirase-line-sandbox", LISTENING_PREFIX).await;
+        LineSandbox { _process: child, base_url: started.base_url, client: no_redirect_client(), output: started.output }
     }
 
     /// `http://127.0.0.1:PORT`, without a trailing slash: the Messaging API, the deep links,
@@ -417,14 +396,4 @@ fn pretty(values: &[Value]) -> String {
     serde_json::to_string_pretty(values).unwrap_or_default()
 }
 
-/// Reads stdout until the listening line; returns the URL it names, or `None` if stdout
-/// closed first.
-async fn read_until_listening(stdout: &mut Lines<BufReader<ChildStdout>>) -> Option<String> {
-    while let Ok(Some(line)) = stdout.next_line().await {
-        if let Some(url) = line.strip_prefix(LISTENING_PREFIX) {
-            return Some(url.trim().trim_end_matches('/').to_owned());
-        }
-    }
-    None
-}
 

@@ -166,23 +166,8 @@ impl TestServer {
         command.env("OSHIRASE_SERVER__LISTEN", "127.0.0.1:0").env("OSHIRASE_DATABASE__PATH", data_dir.path().join("oshirase.sqlite"));
         command.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().expect("stderr is piped");
-        tokio::spawn(keep_lines(BufReader::new(stderr).lines(), Arc::clone(&output)));
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
-        let found = tokio::time::timeout(STARTUP_TIMEOUT, read_until_listening(&mut stdout)).await;
-        let (startup_stdout, base_url) = match found {
-            Ok(Some(found)) => found,
-            Ok(None) => panic!("oshirase-server exited without printing its listening line; its output:\n{}", lines(&output)),
-            Err(_) => panic!("oshirase-server printed no listening line within {STARTUP_TIMEOUT:?}; its stderr:\n{}", lines(&output)),
-        };
-        tokio::spawn(keep_lines(stdout, Arc::clone(&output)));
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("build the HTTP client");
-        TestServer { child, base_url, client, env, startup_stdout, output, data_dir }
+        let started = wait_until_listening(&mut child, "oshirase-server", LISTENING_PREFIX).await;
+        TestServer { child, base_url: started.base_url, client: no_redirect_client(), env, startup_stdout: started.startup_stdout, output: started.output, data_dir }
     }
 }
 
@@ -246,8 +231,39 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// Settings from the developer's shell must not leak into a test's server.
-fn clear_oshirase_environment(command: &mut Command) {
+/// A child process that announced where it listens.
+pub(crate) struct Started {
+    /// The URL from its listening line, without a trailing slash.
+    pub base_url: String,
+    /// Its stdout up to and including the listening line.
+    pub startup_stdout: Vec<String>,
+    /// Everything else it prints, drained in the background so its pipes never fill.
+    pub output: Arc<Mutex<Vec<String>>>,
+}
+
+/// Waits (up to [`STARTUP_TIMEOUT`]) for `child` to print `prefix` and its URL on stdout,
+/// then keeps draining both pipes. Panics with what it printed if it never does.
+pub(crate) async fn wait_until_listening(child: &mut Child, name: &str, prefix: &str) -> Started {
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let stderr = child.stderr.take().expect("stderr is piped");
+    tokio::spawn(keep_lines(BufReader::new(stderr).lines(), Arc::clone(&output)));
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+    let (startup_stdout, base_url) = match tokio::time::timeout(STARTUP_TIMEOUT, read_until_listening(&mut stdout, prefix)).await {
+        Ok(Some(found)) => found,
+        Ok(None) => panic!("{name} exited without printing its listening line; its output:\n{}", lines(&output)),
+        Err(_) => panic!("{name} printed no listening line within {STARTUP_TIMEOUT:?}; its stderr:\n{}", lines(&output)),
+    };
+    tokio::spawn(keep_lines(stdout, Arc::clone(&output)));
+    Started { base_url, startup_stdout, output }
+}
+
+/// An HTTP client that does not follow redirects, so tests see every 303.
+pub(crate) fn no_redirect_client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(30)).build().expect("build the HTTP client")
+}
+
+/// Settings from the developer's shell must not leak into a test's child processes.
+pub(crate) fn clear_oshirase_environment(command: &mut Command) {
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("OSHIRASE_") {
             command.env_remove(name);
@@ -257,10 +273,10 @@ fn clear_oshirase_environment(command: &mut Command) {
 
 /// Reads stdout until the listening line; returns the lines read and the URL it names, or
 /// `None` if stdout closed first.
-async fn read_until_listening(stdout: &mut Lines<BufReader<ChildStdout>>) -> Option<(Vec<String>, String)> {
+async fn read_until_listening(stdout: &mut Lines<BufReader<ChildStdout>>, prefix: &str) -> Option<(Vec<String>, String)> {
     let mut seen = Vec::new();
     while let Ok(Some(line)) = stdout.next_line().await {
-        let url = line.strip_prefix(LISTENING_PREFIX).map(|url| url.trim().trim_end_matches('/').to_owned());
+        let url = line.strip_prefix(prefix).map(|url| url.trim().trim_end_matches('/').to_owned());
         seen.push(line);
         if let Some(url) = url {
             return Some((seen, url));
