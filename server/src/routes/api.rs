@@ -4,7 +4,7 @@
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use oshirase_common::{Lang, LocationId, VenueForm, business_type};
@@ -111,11 +111,7 @@ async fn create_bulk(State(state): State<AppState>, ApiJson(request): ApiJson<Bu
 }
 
 pub(super) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(ManageToken, RegistrationRecord), ApiError> {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ApiError::Unauthorized)?;
+    let given = super::bearer_token(headers).ok_or(ApiError::Unauthorized)?;
     let token = ManageToken::parse(given).map_err(|_| ApiError::Unauthorized)?;
     let record = state.store.registration_by_token(token.hash()).await?.ok_or(ApiError::Unauthorized)?;
     Ok((token, record))

@@ -129,7 +129,7 @@ struct HeartbeatRequest {
 }
 
 async fn heartbeat(State(state): State<AppState>, headers: HeaderMap, ApiJson(report): ApiJson<HeartbeatRequest>) -> Result<Response, ApiError> {
-    let given = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).ok_or(ApiError::Unauthorized)?;
+    let given = super::bearer_token(&headers).ok_or(ApiError::Unauthorized)?;
     let token = ManageToken::parse(given).map_err(|_| ApiError::Unauthorized)?;
     let kiosk = state.store.kiosk_by_sync_token(token.hash()).await?.ok_or(ApiError::Unauthorized)?;
     if !SCREENS.contains(&report.screen.as_str()) || report.version.is_empty() || report.version.chars().count() > 32 {
