@@ -11,12 +11,11 @@ use oshirase_common::{Lang, LocationId, VenueForm, business_type};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::error::ApiError;
 use super::extract::ApiJson;
 use super::manage::{manage_path, qr_url};
-use super::{AppState, no_store};
+use super::{AppState, no_store, timestamp};
 use crate::metrics::RegistrationChannel;
 use crate::secrets::ManageToken;
 use crate::store::{RegistrationRecord, VenueRecord, Withdrawal};
@@ -37,10 +36,6 @@ async fn business_types() -> axum::Json<Value> {
 }
 
 
-
-fn timestamp(t: OffsetDateTime) -> Value {
-    t.format(&Rfc3339).map_or(Value::Null, Value::String)
-}
 
 fn venue_json(state: &AppState, base_path: &str, v: &VenueRecord) -> Value {
     let files = format!("{}{base_path}/venues/{}", state.base_url, v.location_id);

@@ -14,12 +14,11 @@ use oshirase_common::kiosk_token::{KioskId, KioskSecret};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::api::authenticate;
 use super::error::ApiError;
 use super::extract::ApiJson;
-use super::{AppState, no_store};
+use super::{AppState, no_store, timestamp};
 use crate::secrets::{ManageToken, PairingCode, random_bytes};
 use crate::store::{Heartbeat, KioskRecord, NewKiosk, Pairing, StoreError};
 
@@ -31,10 +30,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/manage/kiosks", get(list))
         .route("/api/v1/manage/kiosks/{kiosk}/revoke", post(revoke))
         .route("/api/v1/kiosk/heartbeat", post(heartbeat))
-}
-
-fn timestamp(t: OffsetDateTime) -> Value {
-    t.format(&Rfc3339).map_or(Value::Null, Value::String)
 }
 
 async fn new_pairing_code(State(state): State<AppState>, headers: HeaderMap, Path(location): Path<String>) -> Result<Response, ApiError> {

@@ -117,6 +117,11 @@ pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
 }
 
+/// A time in the JSON API: RFC 3339, UTC.
+pub fn timestamp(t: time::OffsetDateTime) -> serde_json::Value {
+    t.format(&time::format_description::well_known::Rfc3339).map_or(serde_json::Value::Null, serde_json::Value::String)
+}
+
 /// Headers that keep responses holding secrets out of caches.
 pub fn no_store() -> [(HeaderName, HeaderValue); 1] {
     [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]
