@@ -48,7 +48,37 @@ enum Command {
         /// with the `framebuffer` feature.
         #[arg(long, value_name = "DEVICE")]
         framebuffer: Option<PathBuf>,
+        #[command(flatten)]
+        timing: TimingArgs,
+        /// A file whose presence means the system clock is synchronised (systemd-timesyncd
+        /// creates this one; with chrony, point it at a file a hook creates).
+        #[arg(long, value_name = "PATH", default_value = CLOCK_SYNCED_FLAG)]
+        clock_synced_flag: PathBuf,
     },
+}
+
+/// How often the kiosk talks to the server.
+#[derive(Debug, clap::Args)]
+struct TimingArgs {
+    /// Seconds between heartbeats.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    heartbeat_every: u64,
+    /// Seconds before the first retry of a failed heartbeat; each further failure doubles it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    retry_after: u64,
+    /// The longest wait between retries, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    retry_max: u64,
+}
+
+impl TimingArgs {
+    fn timing(&self) -> Timing {
+        Timing {
+            heartbeat_every_ms: self.heartbeat_every * 1000,
+            backoff_first_ms: self.retry_after * 1000,
+            backoff_max_ms: self.retry_max.max(self.retry_after) * 1000,
+        }
+    }
 }
 
 const DEFAULT_DATA_DIR: &str = "/var/lib/oshirase-kiosk";
@@ -73,7 +103,12 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             preview_listen,
             framebuffer,
-        } => run(&data_dir, preview_listen, framebuffer).await,
+            timing,
+            clock_synced_flag,
+        } => {
+            let clock = ClockSource { synced_flag: clock_synced_flag, start: Instant::now() };
+            run(&data_dir, preview_listen, framebuffer, timing.timing(), &clock).await
+        }
     }
 }
 
@@ -88,7 +123,28 @@ async fn pair_command(server: &str, code: &str, data_dir: &Path) -> anyhow::Resu
     Ok(())
 }
 
-async fn run(data_dir: &Path, preview_listen: Option<SocketAddr>, framebuffer: Option<PathBuf>) -> anyhow::Result<()> {
+/// Where the run loop reads its clocks.
+struct ClockSource {
+    /// Exists once the system clock is synchronised.
+    synced_flag: PathBuf,
+    /// The monotonic clock's zero.
+    start: Instant,
+}
+
+impl ClockSource {
+    fn tick(&self) -> Event {
+        let system_time_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        Event::Tick {
+            now_monotonic_ms: monotonic_ms(self.start),
+            system_time_ms,
+            system_clock_synced: self.synced_flag.exists(),
+        }
+    }
+}
+
+async fn run(data_dir: &Path, preview_listen: Option<SocketAddr>, framebuffer: Option<PathBuf>, timing: Timing, clock: &ClockSource) -> anyhow::Result<()> {
     let shared: preview::Shared = std::sync::Arc::new(std::sync::Mutex::new(DisplayState::Unpaired));
     if let Some(device) = framebuffer {
         screen_loop::start(&device, std::sync::Arc::clone(&shared))?;
@@ -105,15 +161,15 @@ async fn run(data_dir: &Path, preview_listen: Option<SocketAddr>, framebuffer: O
             }
         });
     }
-    let start = Instant::now();
-    let identity = wait_for_identity(data_dir, start, &shared).await?;
+    let start = clock.start;
+    let identity = wait_for_identity(data_dir, clock, &shared).await?;
     let client = ServerClient::new(&identity.server_url)?;
-    let mut kiosk = Kiosk::paired(identity, Timing::default(), seed());
+    let mut kiosk = Kiosk::paired(identity, timing, seed());
     let mut shown = String::new();
     // The heartbeat runs beside the loop, so the screen keeps ticking while it waits.
     let mut in_flight: Option<JoinHandle<HeartbeatOutcome>> = None;
     loop {
-        kiosk.handle(tick(start));
+        kiosk.handle(clock.tick());
         show(kiosk.current_display(), &shared, &mut shown);
         if in_flight.is_none() && kiosk.next_action() == Action::SendHeartbeat {
             in_flight = Some(send_heartbeat(&client, &mut kiosk, start));
@@ -134,14 +190,14 @@ async fn run(data_dir: &Path, preview_listen: Option<SocketAddr>, framebuffer: O
 }
 
 /// Shows the unpaired screen until `oshirase-kiosk pair` has written an identity.
-async fn wait_for_identity(data_dir: &Path, start: Instant, shared: &preview::Shared) -> anyhow::Result<storage::Identity> {
+async fn wait_for_identity(data_dir: &Path, clock: &ClockSource, shared: &preview::Shared) -> anyhow::Result<storage::Identity> {
     let mut shown = String::new();
     let mut unpaired = Kiosk::unpaired(Timing::default());
     loop {
         if let Some(identity) = storage::load(data_dir)? {
             return Ok(identity);
         }
-        unpaired.handle(tick(start));
+        unpaired.handle(clock.tick());
         show(unpaired.current_display(), shared, &mut shown);
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
@@ -259,17 +315,6 @@ fn log_display(display: &DisplayState, shown: &mut String) {
     if *shown != now {
         tracing::info!(screen = %now, "screen");
         *shown = now;
-    }
-}
-
-fn tick(start: Instant) -> Event {
-    let system_time_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    Event::Tick {
-        now_monotonic_ms: monotonic_ms(start),
-        system_time_ms,
-        system_clock_synced: Path::new(CLOCK_SYNCED_FLAG).exists(),
     }
 }
 

@@ -65,9 +65,31 @@ struct PreviewState {
     fonts: Arc<Fonts>,
 }
 
-/// `GET /` (a page that reloads the frame) and `GET /screen.png`.
+/// `GET /` (a page that reloads the frame), `GET /screen.png` and `GET /state` (which screen,
+/// as JSON, for scripts and tests: `{"screen": "code", "offline": false}`).
 pub fn router(shared: Shared, fonts: Arc<Fonts>) -> Router {
-    Router::new().route("/", get(page)).route("/screen.png", get(png)).with_state(PreviewState { shared, fonts })
+    Router::new()
+        .route("/", get(page))
+        .route("/screen.png", get(png))
+        .route("/state", get(state_json))
+        .with_state(PreviewState { shared, fonts })
+}
+
+/// The name of a display state: `code`, `unpaired`, `clock_untrusted` or `disabled`.
+pub fn display_name(display: &DisplayState) -> &'static str {
+    match display {
+        DisplayState::Code { .. } => "code",
+        DisplayState::Unpaired => "unpaired",
+        DisplayState::ClockUntrusted => "clock_untrusted",
+        DisplayState::Disabled => "disabled",
+    }
+}
+
+async fn state_json(State(state): State<PreviewState>) -> Response {
+    let display = state.shared.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let offline = matches!(display, DisplayState::Code { offline_since_ms: Some(_), .. });
+    let body = serde_json::json!({ "screen": display_name(&display), "offline": offline });
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
 }
 
 async fn page() -> Html<&'static str> {

@@ -210,3 +210,30 @@ async fn heartbeats_report_to_the_fleet_view_and_answer_with_time_settings_and_t
     bearer_post(&app, &format!("/api/v1/manage/kiosks/{}/revoke", k.kiosk.as_str()), &k.manage_token).await;
     assert_eq!(json_body(heartbeat(&app, &k.sync_token, report).await).await["disabled"], true);
 }
+
+#[tokio::test]
+async fn an_outage_the_kiosk_reports_later_stays_visible_and_a_silent_kiosk_is_flagged() {
+    let app = TestApp::new();
+    let k = pair(&app).await;
+    let report = |screen: &str, error: Option<&str>| json!({ "version": "0.1.0", "uptime_seconds": 60, "clock_offset_ms": 12, "screen": screen, "last_error": error });
+    let fleet = async || json_body(app.send(Request::get("/api/v1/manage/kiosks").header(header::AUTHORIZATION, format!("Bearer {}", k.manage_token)).body(Body::empty()).unwrap()).await).await;
+
+    assert_eq!(heartbeat(&app, &k.sync_token, report("idle", None)).await.status(), StatusCode::OK);
+    assert_eq!(fleet().await["kiosks"][0]["last_error"], Value::Null);
+
+    // Back after an outage: the first heartbeat carries the error; the next one is clean.
+    heartbeat(&app, &k.sync_token, report("offline", Some("error sending request: connection refused"))).await;
+    heartbeat(&app, &k.sync_token, report("idle", None)).await;
+    let kiosk = &fleet().await["kiosks"][0];
+    assert_eq!(kiosk["screen"], "idle");
+    assert_eq!(kiosk["last_error"], "error sending request: connection refused");
+    assert!(kiosk["last_error_at"].is_string(), "{kiosk}");
+    let page = text(app.get(&format!("/manage/{}", k.manage_token)).await).await;
+    assert!(page.contains("最後のエラー") && page.contains("connection refused"), "the venue sees the outage");
+    assert!(!page.contains("連絡なし"), "a kiosk heard from just now is not silent");
+
+    let ten_minutes_ago = time::OffsetDateTime::now_utc().unix_timestamp() * 1000 - 600_000;
+    rusqlite::Connection::open(&app.db).unwrap().execute("UPDATE kiosks SET last_seen_at_ms = ?1", [ten_minutes_ago]).unwrap();
+    let page = text(app.get(&format!("/manage/{}", k.manage_token)).await).await;
+    assert!(page.contains("連絡なし"), "a kiosk not heard from for ten minutes is flagged");
+}

@@ -8,6 +8,7 @@
 //! message saying how to get it, never a skipped test.
 
 pub mod browser;
+pub mod kiosk;
 pub mod line;
 pub mod pdf;
 pub mod qr;
@@ -15,7 +16,8 @@ pub mod server;
 pub mod texts;
 
 pub use browser::Browser;
+pub use kiosk::{KioskProcess, PairedKiosk, pair_kiosk};
 pub use line::{LineSandbox, LineWorld, Venue, sign_webhook};
 pub use pdf::{pdf_info, pdf_page_to_png, pdf_pages, pdf_text, pdf_to_png};
 pub use qr::{decode_qr_luma, decode_qr_png, png_to_luma};
-pub use server::{TestServer, run_server_binary, target_dir, valid_venue, workspace_dir};
+pub use server::{StoppedServer, TestServer, run_server_binary, target_dir, valid_venue, workspace_dir};

@@ -41,15 +41,22 @@ impl TestServer {
     pub async fn start_with(env: &[(&str, &str)]) -> TestServer {
         let data_dir = tempfile::Builder::new().prefix("oshirase-e2e-").tempdir().expect("create a temporary folder for the database");
         let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        TestServer::spawn(data_dir, env).await
+        TestServer::spawn(data_dir, env, "127.0.0.1:0").await
     }
 
     /// Stops the process (SIGKILL: only what was committed survives) and starts a new one on
     /// the same SQLite file and settings. The new process has a new port.
     pub async fn restart(self) -> TestServer {
-        let TestServer { mut child, env, data_dir, .. } = self;
+        self.stop().await.start_again_on("127.0.0.1:0").await
+    }
+
+    /// Stops the process (SIGKILL) and keeps its SQLite file, settings and address, so that
+    /// [`StoppedServer::start_again`] brings it back where its clients (a kiosk) expect it.
+    pub async fn stop(self) -> StoppedServer {
+        let TestServer { mut child, base_url, env, data_dir, .. } = self;
         child.kill().await.expect("stop the server process");
-        TestServer::spawn(data_dir, env).await
+        let address = base_url.strip_prefix("http://").unwrap_or(&base_url).to_owned();
+        StoppedServer { address, env, data_dir }
     }
 
     /// `http://127.0.0.1:PORT`, without a trailing slash.
@@ -158,16 +165,37 @@ impl TestServer {
         response.text().await.expect("read /metrics")
     }
 
-    async fn spawn(data_dir: TempDir, env: Vec<(String, String)>) -> TestServer {
+    async fn spawn(data_dir: TempDir, env: Vec<(String, String)>, listen: &str) -> TestServer {
         let binary = server_binary();
         let mut command = Command::new(&binary);
         command.arg("serve").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         clear_oshirase_environment(&mut command);
-        command.env("OSHIRASE_SERVER__LISTEN", "127.0.0.1:0").env("OSHIRASE_DATABASE__PATH", data_dir.path().join("oshirase.sqlite"));
+        command.env("OSHIRASE_DATABASE__PATH", data_dir.path().join("oshirase.sqlite"));
         command.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        command.env("OSHIRASE_SERVER__LISTEN", listen);
         let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
         let started = wait_until_listening(&mut child, "oshirase-server", LISTENING_PREFIX).await;
         TestServer { child, base_url: started.base_url, client: no_redirect_client(), env, startup_stdout: started.startup_stdout, output: started.output, data_dir }
+    }
+}
+
+/// A server stopped by [`TestServer::stop`]: its database and settings, and where it listened.
+#[derive(Debug)]
+pub struct StoppedServer {
+    address: String,
+    env: Vec<(String, String)>,
+    data_dir: TempDir,
+}
+
+impl StoppedServer {
+    /// Starts the server again on its old address, SQLite file and settings.
+    pub async fn start_again(self) -> TestServer {
+        let address = self.address.clone();
+        self.start_again_on(&address).await
+    }
+
+    async fn start_again_on(self, listen: &str) -> TestServer {
+        TestServer::spawn(self.data_dir, self.env, listen).await
     }
 }
 

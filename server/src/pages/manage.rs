@@ -28,7 +28,13 @@ pub struct ManageView<'a> {
     pub public_base: &'a crate::config::PublicBaseUrl,
     /// The kiosks of the registration's places.
     pub kiosks: &'a [KioskRecord],
+    /// The time the page is drawn, to tell kiosks that stopped reporting.
+    pub now: time::OffsetDateTime,
 }
+
+/// A kiosk that sent no heartbeat for this long is shown as out of contact (it sends one a
+/// minute, and retries sooner after a failure).
+const KIOSK_SILENT_AFTER: time::Duration = time::Duration::minutes(5);
 
 /// `GET /manage/{token}`.
 pub fn manage(view: &ManageView<'_>) -> Markup {
@@ -155,10 +161,17 @@ fn kiosk_list(view: &ManageView<'_>) -> Markup {
                                 td { (place_name(k)) }
                                 td {
                                     @if let Some(h) = &k.last_heartbeat {
-                                        (jst(h.at)) br;
+                                        (jst(h.at))
+                                        @if k.revoked_at.is_none() && view.now - h.at > KIOSK_SILENT_AFTER {
+                                            " " strong.status-withdrawn.kiosk-silent { "連絡なし" }
+                                        }
+                                        br;
                                         small { (screen_label(&h.screen)) " ・ v" (h.version) }
                                         @if let Some(offset) = h.clock_offset_ms {
                                             br; small { "時計のずれ " (offset) " ms" }
+                                        }
+                                        @if let Some(e) = &h.last_error {
+                                            br; small.kiosk-error { "最後のエラー（" (jst(e.reported_at)) "）: " (e.message) }
                                         }
                                     } @else {
                                         "未接続（" (jst(k.paired_at)) "登録）"

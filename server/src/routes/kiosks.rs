@@ -20,7 +20,7 @@ use super::error::ApiError;
 use super::extract::ApiJson;
 use super::{AppState, no_store, timestamp};
 use crate::secrets::{ManageToken, PairingCode, random_bytes};
-use crate::store::{Heartbeat, KioskRecord, NewKiosk, Pairing, StoreError};
+use crate::store::{Heartbeat, KioskError, KioskRecord, NewKiosk, Pairing, StoreError};
 
 /// `/api/v1/kiosks/pair`, `/api/v1/manage/venues/{location}/kiosks`, `/api/v1/manage/kiosks…`.
 pub fn router() -> Router<AppState> {
@@ -105,7 +105,8 @@ fn kiosk_json(k: &KioskRecord) -> Value {
         "uptime_seconds": last.map(|h| h.uptime_seconds),
         "clock_offset_ms": last.and_then(|h| h.clock_offset_ms),
         "screen": last.map(|h| h.screen.clone()),
-        "last_error": last.and_then(|h| h.last_error.clone()),
+        "last_error": last.and_then(|h| h.last_error.as_ref()).map(|e| e.message.clone()),
+        "last_error_at": last.and_then(|h| h.last_error.as_ref()).map_or(Value::Null, |e| timestamp(e.reported_at)),
     })
 }
 
@@ -131,7 +132,7 @@ async fn heartbeat(State(state): State<AppState>, headers: HeaderMap, ApiJson(re
         return Err(ApiError::Unprocessable { code: "invalid_heartbeat", message: format!("screen must be one of {SCREENS:?}; version 1 to 32 characters") });
     }
     let now = OffsetDateTime::now_utc();
-    let last_error = report.last_error.map(|e| e.chars().take(500).collect());
+    let last_error = report.last_error.map(|e| KioskError { message: e.chars().take(500).collect(), reported_at: now });
     let record = Heartbeat { at: now, version: report.version, uptime_seconds: report.uptime_seconds, clock_offset_ms: report.clock_offset_ms, screen: report.screen, last_error };
     state.store.record_heartbeat(kiosk.kiosk_id.clone(), record).await?;
     let body = json!({

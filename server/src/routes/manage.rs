@@ -68,6 +68,7 @@ async fn show(State(state): State<AppState>, Path(token): Path<String>, Query(qu
         just_withdrawn: query.withdrawn.is_some(),
         public_base: &state.base_url,
         kiosks: &kiosks,
+        now: OffsetDateTime::now_utc(),
     };
     Ok((no_store(), pages::manage::manage(&view)).into_response())
 }

@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_residents", include_str!("migrations/0002_residents.sql")),
     ("0003_kiosks", include_str!("migrations/0003_kiosks.sql")),
     ("0004_kiosk_heartbeats", include_str!("migrations/0004_kiosk_heartbeats.sql")),
+    ("0005_kiosk_last_error", include_str!("migrations/0005_kiosk_last_error.sql")),
 ];
 
 /// Applies the migrations the database does not have yet. Returns the resulting version.

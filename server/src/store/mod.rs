@@ -258,8 +258,18 @@ pub struct Heartbeat {
     pub clock_offset_ms: Option<i64>,
     /// The screen it shows (`idle`, `offline`, …).
     pub screen: String,
-    /// Its last error, if any.
-    pub last_error: Option<String>,
+    /// The last error it reported. Stored, it stays until the kiosk reports another one: a
+    /// clean heartbeat after an outage leaves the outage's error visible with its time.
+    pub last_error: Option<KioskError>,
+}
+
+/// An error a kiosk reported in a heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KioskError {
+    /// What the kiosk said (at most 500 characters).
+    pub message: String,
+    /// When the heartbeat that carried it arrived.
+    pub reported_at: OffsetDateTime,
 }
 
 /// A kiosk to store when a pairing code is redeemed.
