@@ -60,6 +60,8 @@ pub struct Settings {
     pub retention: RetentionSettings,
     /// Kiosks' rotating codes and pairing.
     pub kiosk: KioskSettings,
+    /// Staff sign-in.
+    pub staff: StaffSettings,
 }
 
 /// `[server]`
@@ -233,6 +235,34 @@ impl KioskSettings {
     /// The accepted window around the current step.
     pub fn window(&self) -> oshirase_common::kiosk_token::Window {
         oshirase_common::kiosk_token::Window { behind: u64::from(self.window_behind_steps), ahead: u64::from(self.window_ahead_steps) }
+    }
+}
+
+/// `[staff]`: signing in to the staff console.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StaffSettings {
+    /// A console session ends this many hours after sign-in.
+    #[serde(deserialize_with = "from_str_value")]
+    pub session_hours: u32,
+    /// This many failed sign-ins in a row lock the account.
+    #[serde(deserialize_with = "from_str_value")]
+    pub lock_after_failures: u32,
+    /// For this many minutes.
+    #[serde(deserialize_with = "from_str_value")]
+    pub lock_minutes: u32,
+    /// Sign-in attempts one client address may make in ten minutes, whatever the account.
+    #[serde(deserialize_with = "from_str_value")]
+    pub login_attempts_per_address: u32,
+    /// Behind a reverse proxy that sets `X-Forwarded-For`, take the client address from it
+    /// (never set this when clients can reach the server directly: they could forge it).
+    #[serde(deserialize_with = "from_str_value")]
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for StaffSettings {
+    fn default() -> Self {
+        Self { session_hours: 10, lock_after_failures: 5, lock_minutes: 15, login_attempts_per_address: 30, trust_forwarded_for: false }
     }
 }
 

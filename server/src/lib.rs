@@ -5,6 +5,8 @@
 //! the domain services ([`venues`]), which use the [`store`] and render with [`pages`] (HTML)
 //! or [`poster`] (PDF, PNG, SVG).
 
+pub mod admin;
+pub mod audit;
 pub mod config;
 pub mod demo;
 pub mod line;
@@ -15,6 +17,7 @@ pub mod poster;
 pub mod residents;
 pub mod routes;
 pub mod secrets;
+pub mod staff;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

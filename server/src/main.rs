@@ -30,6 +30,42 @@ enum Command {
     /// For the local demo: register a sample place and print a kiosk pairing code for it
     /// (first line) and its management path (second line).
     DemoKiosk,
+    /// Staff accounts, from the server machine (the first admin, a locked-out admin).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// The staff audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a staff account and print its generated password (once). The first admin is
+    /// made this way.
+    Create {
+        /// Login name: 3-32 of a-z 0-9 . _ - starting with a letter.
+        #[arg(long)]
+        login: String,
+        /// The person's name as the console shows it.
+        #[arg(long)]
+        name: String,
+        /// Roles, comma-separated: investigator, approver, admin.
+        #[arg(long, default_value = "admin")]
+        roles: String,
+    },
+    /// Give an account a new generated password (printed once), unlock and enable it.
+    ResetPassword {
+        /// The account's login name.
+        #[arg(long)]
+        login: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check that no audit entry was altered or removed. Prints the entry count and the head
+    /// hash (write it down elsewhere to catch a rewrite of the whole log); exits 1 on a break.
+    Verify,
 }
 
 #[tokio::main]
@@ -49,6 +85,30 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", demo.manage_path);
             Ok(())
         }
+        Command::Admin(AdminCommand::Create { login, name, roles }) => {
+            let roles = oshirase_server::staff::Roles::parse(&roles).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (account, password) = oshirase_server::admin::create_account(&settings, &login, &name, roles).await?;
+            println!("Created staff account {} ({}) with roles {}.", account.login, account.name.as_str(), account.roles.to_stored());
+            println!("Password (shown once; change it after the first sign-in at /staff/password):");
+            println!("{}", secrecy::ExposeSecret::expose_secret(&password));
+            Ok(())
+        }
+        Command::Admin(AdminCommand::ResetPassword { login }) => {
+            let password = oshirase_server::admin::reset_password(&settings, &login).await?;
+            println!("New password for {login} (shown once):");
+            println!("{}", secrecy::ExposeSecret::expose_secret(&password));
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Verify) => match oshirase_server::admin::verify_audit(&settings.database.path)? {
+            Ok(head) => {
+                println!("audit log intact: {} entries, head {}", head.entries, head.hash_hex());
+                Ok(())
+            }
+            Err(broken) => {
+                eprintln!("audit log BROKEN: {broken}");
+                std::process::exit(1);
+            }
+        },
         Command::Serve => {
             let app = Application::build(settings).await?;
             let addr = app.local_addr()?;

@@ -110,6 +110,10 @@ impl fmt::Debug for ManageToken {
     }
 }
 
+/// A staff session id or API token: the same shape as a management secret (256 random bits,
+/// stored as SHA-256).
+pub type StaffSecret = ManageToken;
+
 /// SHA-256 of a [`ManageToken`], as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenHash(pub [u8; 32]);

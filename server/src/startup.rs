@@ -44,6 +44,8 @@ impl Application {
             checkin: settings.checkin,
             retention: settings.retention,
             kiosk: settings.kiosk,
+            staff: settings.staff,
+            login_limiter: Arc::default(),
         };
         Ok(Application { listener, state })
     }
@@ -64,7 +66,7 @@ impl Application {
         let purge = tokio::spawn(crate::workers::purge::run(Arc::clone(&self.state.store), self.state.retention.clone()));
         let watchdog = tokio::spawn(crate::workers::watchdog::run(Arc::clone(&self.state.store)));
         crate::workers::watchdog::ready();
-        let served = axum::serve(self.listener, app(self.state)).with_graceful_shutdown(shutdown).await.context("serving HTTP");
+        let served = axum::serve(self.listener, app(self.state).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await.context("serving HTTP");
         purge.abort();
         watchdog.abort();
         served

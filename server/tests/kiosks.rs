@@ -237,3 +237,26 @@ async fn an_outage_the_kiosk_reports_later_stays_visible_and_a_silent_kiosk_is_f
     let page = text(app.get(&format!("/manage/{}", k.manage_token)).await).await;
     assert!(page.contains("連絡なし"), "a kiosk not heard from for ten minutes is flagged");
 }
+
+#[tokio::test]
+async fn staff_see_every_venues_kiosks_with_the_silent_ones_flagged() {
+    let app = TestApp::new();
+    let heard = pair(&app).await;
+    let silent = pair(&app).await;
+    heartbeat(&app, &heard.sync_token, json!({ "version": "0.1.0", "uptime_seconds": 5, "clock_offset_ms": 40, "screen": "idle", "last_error": null })).await;
+    let admin = support::add_staff(&app, "admin", &[oshirase_server::staff::Role::Admin]).await;
+    let token = support::add_token(&app, admin, oshirase_server::staff::Role::Admin, None).await;
+
+    let fleet = json_body(app.send(Request::get("/api/v1/staff/kiosks").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap()).await).await;
+    let kiosks = fleet["kiosks"].as_array().unwrap();
+    assert_eq!(kiosks.len(), 2, "kiosks of both registrations: {fleet}");
+    let find = |id: &KioskId| kiosks.iter().find(|k| k["kiosk_id"] == id.as_str()).unwrap().clone();
+    assert_eq!(find(&silent.kiosk)["silent"], true, "never heard from");
+    assert_eq!(find(&heard.kiosk)["silent"], false);
+    assert_eq!(find(&heard.kiosk)["clock_offset_ms"], 40);
+    assert_eq!(kiosks[0]["kiosk_id"], silent.kiosk.as_str(), "the silent one first");
+
+    // A venue's management secret does not open the staff view.
+    let venue = app.send(Request::get("/api/v1/staff/kiosks").header(header::AUTHORIZATION, format!("Bearer {}", heard.manage_token)).body(Body::empty()).unwrap()).await;
+    assert_eq!(venue.status(), StatusCode::UNAUTHORIZED);
+}

@@ -4,7 +4,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 /// The whole stylesheet, inline so pages load nothing else (CSP allows inline styles only).
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 :root{--ink:#1a1a1a;--muted:#5c5c5c;--line:#d0d0d0;--accent:#0b6b3a;--accent-ink:#fff;--bad:#b00020;--bad-bg:#fdecee;--ok-bg:#e9f5ee;--warn-bg:#fff6e0}
 *{box-sizing:border-box}
 body{margin:0;font-family:"IPAexGothic","Hiragino Sans","Noto Sans JP","Yu Gothic",Meiryo,sans-serif;color:var(--ink);line-height:1.7;background:#f7f7f5}
@@ -19,7 +19,7 @@ h2{font-size:1.2rem;margin:1.5rem 0 .5rem}
 label{display:block;font-weight:bold;margin-top:1rem}
 .req{color:var(--bad);font-size:.8em;margin-left:.4em}
 .hint{color:var(--muted);font-size:.85rem;margin:.2rem 0}
-input[type=text],input[type=email],input[type=tel],input[type=url],select,textarea{width:100%;font-size:1rem;padding:.6rem;border:1px solid #8a8a8a;border-radius:.35rem;background:#fff;color:var(--ink)}
+input[type=text],input[type=email],input[type=tel],input[type=url],input[type=password],input[type=number],input[type=date],input[type=time],input[type=search],select,textarea{width:100%;font-size:1rem;padding:.6rem;border:1px solid #8a8a8a;border-radius:.35rem;background:#fff;color:var(--ink)}
 input[aria-invalid=true],select[aria-invalid=true]{border:2px solid var(--bad);background:var(--bad-bg)}
 .field-error{color:var(--bad);font-weight:bold;margin:.3rem 0 0}
 .field-error .en{color:var(--bad);font-weight:normal}

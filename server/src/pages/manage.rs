@@ -220,7 +220,7 @@ pub fn pairing_code(base_path: &str, venue_name: &str, grouped_code: &str, expir
 }
 
 /// A kiosk's reported screen, in Japanese.
-fn screen_label(screen: &str) -> &'static str {
+pub fn screen_label(screen: &str) -> &'static str {
     match screen {
         "idle" => "コード表示中",
         "offline" => "オフライン（コード表示中）",

@@ -9,6 +9,7 @@ pub mod info;
 pub mod layout;
 pub mod manage;
 pub mod register;
+pub mod staff;
 
 use time::{OffsetDateTime, UtcOffset};
 

@@ -35,8 +35,10 @@ pub enum ApiError {
     UnsupportedMediaType,
     /// 413: the body is larger than allowed.
     PayloadTooLarge,
-    /// 401: missing or unknown management secret.
+    /// 401: missing or unknown management secret or API token.
     Unauthorized,
+    /// 403: known, but without the role this needs.
+    Forbidden(&'static str),
     /// 404: no such thing.
     NotFound,
     /// 500: something failed inside; logged, never shown.
@@ -106,6 +108,11 @@ impl IntoResponse for ApiError {
                 StatusCode::UNAUTHORIZED,
                 body("unauthorized", "管理用の認証情報がないか、正しくありません。", "Missing or unknown management token."),
             ),
+            ApiError::Forbidden(role) => {
+                let mut value = body("forbidden", "この操作の権限がありません。", "You do not have the role this needs.");
+                value["error"]["detail"] = Value::String(format!("needs the {role} role"));
+                (StatusCode::FORBIDDEN, value)
+            }
             ApiError::NotFound => (StatusCode::NOT_FOUND, body("not_found", "見つかりません。", "Not found.")),
             ApiError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error in API request");
@@ -131,6 +138,9 @@ pub enum PageError {
     PayloadTooLarge,
     /// 415: the body is not a form.
     UnsupportedMediaType,
+    /// 403: a staff page the signed-in person's role does not allow, or a form without its
+    /// CSRF token or from another site.
+    Forbidden,
     /// 500: logged, never shown.
     Internal(anyhow::Error),
 }
@@ -159,6 +169,10 @@ impl IntoResponse for PageError {
             PageError::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 error_page("送信形式が正しくありません", "Unsupported media type", "このページはフォームからの送信だけを受け付けます。もう一度フォームから送信してください。", "This page only accepts form submissions. Please submit the form again."),
+            ),
+            PageError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                error_page("この操作はできません", "Forbidden", "この操作の権限がないか、フォームの有効期限が切れています。ページを開き直してからもう一度お試しください。", "You do not have the role this needs, or the form has expired. Please reload the page and try again."),
             ),
             PageError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error in page request");

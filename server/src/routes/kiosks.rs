@@ -91,7 +91,7 @@ async fn pair(State(state): State<AppState>, ApiJson(request): ApiJson<PairReque
     Ok((StatusCode::CREATED, no_store(), axum::Json(body)).into_response())
 }
 
-fn kiosk_json(k: &KioskRecord) -> Value {
+pub fn kiosk_json(k: &KioskRecord) -> Value {
     let last = k.last_heartbeat.as_ref();
     json!({
         "kiosk_id": k.kiosk_id.as_str(),

@@ -11,6 +11,11 @@
 //! | kiosk pairing | `kiosks.rs` | `/api/v1/kiosks/pair`, `/api/v1/manage/…/kiosks…` |
 //! | LINE webhook | `line_webhook.rs` | `/line/webhook` |
 //! | public information | `info.rs` | `/how-it-works`, `/faq`, `/privacy` |
+//! | staff console and API | `staff/` | `/staff…`, `/api/v1/staff/…` (roles in `staff::ROUTES`) |
+//!
+//! Who may use what: public pages and scanned codes are open; a venue's pages and API need
+//! its management secret; a kiosk's heartbeat its sync token; the webhook LINE's signature;
+//! `/metrics` its bearer token when one is set; staff routes the role `staff::ROUTES` names.
 
 pub mod api;
 pub mod checkin;
@@ -22,6 +27,7 @@ pub mod kiosks;
 pub mod line_webhook;
 pub mod manage;
 pub mod register;
+pub mod staff;
 
 use std::sync::Arc;
 
@@ -31,7 +37,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use secrecy::SecretString;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::config::{CheckinSettings, KioskSettings, LimitSettings, PublicBaseUrl, RetentionSettings};
+use crate::config::{CheckinSettings, KioskSettings, LimitSettings, PublicBaseUrl, RetentionSettings, StaffSettings};
 use crate::line::client::LineClient;
 use crate::metrics::Metrics;
 use crate::poster::PosterRenderer;
@@ -62,6 +68,10 @@ pub struct AppState {
     pub retention: RetentionSettings,
     /// Kiosk code rules.
     pub kiosk: KioskSettings,
+    /// Staff sign-in rules.
+    pub staff: StaffSettings,
+    /// Sign-in attempts per client address.
+    pub login_limiter: staff::SharedLimiter,
 }
 
 /// LINE's deep links for the official account.
@@ -97,6 +107,7 @@ pub fn app(state: AppState) -> Router {
         .merge(line_webhook::router(state.limits.upload_bytes))
         .merge(info::router())
         .merge(kiosks::router())
+        .merge(staff::router(state.clone()))
         .fallback(|| async { error::PageError::NotFound })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state.metrics), crate::metrics::track))

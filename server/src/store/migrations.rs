@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_kiosks", include_str!("migrations/0003_kiosks.sql")),
     ("0004_kiosk_heartbeats", include_str!("migrations/0004_kiosk_heartbeats.sql")),
     ("0005_kiosk_last_error", include_str!("migrations/0005_kiosk_last_error.sql")),
+    ("0006_staff", include_str!("migrations/0006_staff.sql")),
 ];
 
 /// Applies the migrations the database does not have yet. Returns the resulting version.

@@ -7,6 +7,7 @@
 
 pub mod migrations;
 pub mod sqlite;
+pub mod staff;
 
 use async_trait::async_trait;
 use oshirase_common::kiosk_token::{KioskId, KioskSecret};
@@ -303,7 +304,7 @@ pub enum Pairing {
 
 /// Everything the server stores. Every method runs off the async runtime's worker threads.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+pub trait Store: staff::StaffStore + std::fmt::Debug + 'static {
     /// Succeeds if the database answers a query.
     async fn ping(&self) -> Result<(), StoreError>;
 
@@ -356,6 +357,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// The kiosks of a registration's places.
     async fn kiosks_of(&self, registration_id: i64) -> Result<Vec<KioskRecord>, StoreError>;
+
+    /// Every kiosk of every venue (the staff fleet view), the longest silent first.
+    async fn all_kiosks(&self) -> Result<Vec<KioskRecord>, StoreError>;
 
     /// The kiosk whose sync token hashes to `hash`.
     async fn kiosk_by_sync_token(&self, hash: TokenHash) -> Result<Option<KioskRecord>, StoreError>;

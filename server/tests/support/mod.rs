@@ -17,6 +17,11 @@ use oshirase_server::poster::PosterRenderer;
 use oshirase_server::routes::{LineChannel, LineLinks};
 use oshirase_server::store::SqliteStore;
 use oshirase_server::{AppState, app};
+use oshirase_server::audit::{Actor, AuditEvent};
+use oshirase_server::secrets::StaffSecret;
+use oshirase_server::staff::{Role, Roles, StaffLogin, StaffName, password};
+use oshirase_server::store::staff::{NewApiToken, NewStaff};
+use secrecy::SecretString;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -48,6 +53,8 @@ impl TestApp {
             checkin: CheckinSettings::default(),
             retention: oshirase_server::config::RetentionSettings::default(),
             kiosk: oshirase_server::config::KioskSettings::default(),
+            staff: oshirase_server::config::StaffSettings::default(),
+            login_limiter: Arc::default(),
         };
         TestApp { _dir: dir, state, db }
     }
@@ -90,6 +97,25 @@ impl TestApp {
     pub fn count(&self, table: &str) -> i64 {
         rusqlite::Connection::open(&self.db).unwrap().query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
     }
+}
+
+/// The password of every staff account [`add_staff`] makes.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A staff account with [`PASSWORD`], straight into the store. Returns its id.
+pub async fn add_staff(app: &TestApp, login: &str, roles: &[Role]) -> i64 {
+    let hash = password::hash(&SecretString::from(PASSWORD)).unwrap();
+    let staff = NewStaff { login: StaffLogin::parse(login).unwrap(), name: StaffName::parse("山田 花子").unwrap(), roles: Roles::new(roles).unwrap(), password_hash: hash };
+    app.state.store.create_staff(staff, time::OffsetDateTime::now_utc(), AuditEvent::new(Actor::Cli, "account.created")).await.unwrap().id
+}
+
+/// An API token of `created_by` with one role; returns its secret.
+pub async fn add_token(app: &TestApp, created_by: i64, role: Role, expires_at: Option<time::OffsetDateTime>) -> String {
+    let secret = StaffSecret::generate();
+    let token_id = format!("T{}", &secret.expose()[..7]);
+    let token = NewApiToken { token_id, hash: secret.hash(), name: "test".into(), role, created_by, expires_at };
+    app.state.store.create_api_token(token, time::OffsetDateTime::now_utc(), AuditEvent::new(Actor::Cli, "api_token.created")).await.unwrap();
+    secret.expose().to_owned()
 }
 
 pub async fn text(response: Response) -> String {

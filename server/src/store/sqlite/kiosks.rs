@@ -116,6 +116,12 @@ pub(super) fn kiosks_of(conn: &Connection, registration_id: i64) -> Result<Vec<K
     rows.into_iter().map(parse_kiosk).collect()
 }
 
+pub(super) fn all(conn: &Connection) -> Result<Vec<KioskRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {KIOSK_COLUMNS} ORDER BY k.revoked_at_ms IS NOT NULL, coalesce(k.last_seen_at_ms, 0), k.kiosk_id"))?;
+    let rows = stmt.query_map([], read_kiosk)?.collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter().map(parse_kiosk).collect()
+}
+
 pub(super) fn revoke(tx: &Connection, registration_id: i64, kiosk_id: &KioskId, now: OffsetDateTime) -> Result<bool, StoreError> {
     let changed = tx.execute(
         "UPDATE kiosks SET revoked_at_ms = coalesce(revoked_at_ms, ?1)

@@ -5,6 +5,7 @@
 
 mod kiosks;
 mod residents;
+pub mod staff;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -320,6 +321,10 @@ impl Store for SqliteStore {
 
     async fn kiosks_of(&self, registration_id: i64) -> Result<Vec<KioskRecord>, StoreError> {
         self.read(move |conn| kiosks::kiosks_of(conn, registration_id)).await
+    }
+
+    async fn all_kiosks(&self) -> Result<Vec<KioskRecord>, StoreError> {
+        self.read(kiosks::all).await
     }
 
     async fn kiosk_by_sync_token(&self, hash: TokenHash) -> Result<Option<KioskRecord>, StoreError> {
