@@ -23,5 +23,6 @@ ensure_packages() {
 
 # Runtime: the Japanese font embedded in posters.
 RUNTIME_PACKAGES=(fonts-ipaexfont-gothic)
-# Tests: a real browser and its driver, PDF rasteriser, C compiler for bundled SQLite.
-TEST_PACKAGES=(fonts-ipaexfont-gothic chromium chromium-driver poppler-utils gcc libc6-dev)
+# Tests: a real browser and its driver, PDF rasteriser, C compiler for bundled SQLite,
+# dpkg-shlibdeps for the kiosk's Debian package.
+TEST_PACKAGES=(fonts-ipaexfont-gothic chromium chromium-driver poppler-utils gcc libc6-dev dpkg-dev)
