@@ -23,6 +23,8 @@ pub enum Actor {
     Token(String),
     /// The command line on the server (`oshirase-server admin …`).
     Cli,
+    /// The server itself (the alert sender finishing or pausing a case).
+    System,
     /// Someone who is not (yet) known: a failed login names the login they tried.
     Anonymous,
 }
@@ -34,6 +36,7 @@ impl Actor {
             Actor::Staff(login) => format!("staff:{login}"),
             Actor::Token(id) => format!("token:{id}"),
             Actor::Cli => "cli".to_owned(),
+            Actor::System => "system".to_owned(),
             Actor::Anonymous => "anonymous".to_owned(),
         }
     }

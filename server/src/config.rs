@@ -3,6 +3,7 @@
 //! levels). Everything is parsed into typed settings once at start-up; secrets are
 //! [`SecretString`]s and never appear in `Debug` output or logs.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -62,6 +63,10 @@ pub struct Settings {
     pub kiosk: KioskSettings,
     /// Staff sign-in.
     pub staff: StaffSettings,
+    /// Who overlapped with a positive person.
+    pub matching: MatchingSettings,
+    /// The alert and how it is sent.
+    pub alerts: AlertSettings,
 }
 
 /// `[server]`
@@ -264,6 +269,92 @@ impl Default for StaffSettings {
     fn default() -> Self {
         Self { session_hours: 10, lock_after_failures: 5, lock_minutes: 15, login_attempts_per_address: 30, trust_forwarded_for: false }
     }
+}
+
+/// `[matching]`: a resident matches an exposure when their assumed stay (from the scan, for
+/// the dwell time of the place's business type) overlaps the positive person's stay widened by
+/// `tail_minutes` after they left. A case may override both.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MatchingSettings {
+    /// Minutes after the positive person left that still count (aerosols linger).
+    #[serde(deserialize_with = "from_str_value")]
+    pub tail_minutes: u32,
+    /// Assumed stay for business types not listed in `dwell_minutes`.
+    #[serde(deserialize_with = "from_str_value")]
+    pub default_dwell_minutes: u32,
+    /// Assumed stay per business type key (`restaurant = 90`).
+    #[serde(deserialize_with = "minutes_by_business_type")]
+    pub dwell_minutes: BTreeMap<String, u32>,
+}
+
+impl Default for MatchingSettings {
+    fn default() -> Self {
+        let dwell = [
+            ("restaurant", 90),
+            ("retail", 30),
+            ("shopping_centre", 120),
+            ("cinema_theatre", 180),
+            ("hall", 120),
+            ("museum", 90),
+            ("sports", 120),
+            ("indoor_event", 180),
+            ("outdoor_event", 180),
+            ("other", 60),
+        ];
+        Self { tail_minutes: 30, default_dwell_minutes: 60, dwell_minutes: dwell.into_iter().map(|(k, v)| (k.to_owned(), v)).collect() }
+    }
+}
+
+impl MatchingSettings {
+    /// The assumed stay at a place of this business type, in minutes.
+    pub fn dwell_for(&self, business_type: &str) -> u32 {
+        self.dwell_minutes.get(business_type).copied().unwrap_or(self.default_dwell_minutes)
+    }
+}
+
+/// `[alerts]`: the alert's consultation contact and how fast alerts are sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertSettings {
+    /// The consultation contact the alert gives (R8), e.g. a centre's name and number.
+    pub contact: String,
+    /// LINE requests per second the sender makes at most (LINE allows 200 for multicast).
+    #[serde(deserialize_with = "from_str_value")]
+    pub requests_per_second: u32,
+    /// Sending needs the approval of a second staff member (not the case's creator).
+    #[serde(deserialize_with = "from_str_value")]
+    pub require_second_approver: bool,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self { contact: "受診・相談センター（お住まいの保健所）".to_owned(), requests_per_second: 200, require_second_approver: true }
+    }
+}
+
+/// Reads `key = minutes` pairs (numbers, or strings from the environment), refusing keys that
+/// are not business types.
+fn minutes_by_business_type<'de, D>(deserializer: D) -> Result<BTreeMap<String, u32>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let raw = BTreeMap::<String, toml::Value>::deserialize(deserializer)?;
+    let mut out = MatchingSettings::default().dwell_minutes;
+    for (key, value) in raw {
+        if oshirase_common::BusinessType::parse(&key).is_none_or(|t| t.key() != key) {
+            return Err(serde::de::Error::custom(format!("{key} is not a business type key")));
+        }
+        let minutes = match &value {
+            toml::Value::Integer(n) => u32::try_from(*n).ok(),
+            toml::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .filter(|m| (1..=24 * 60).contains(m))
+        .ok_or_else(|| serde::de::Error::custom(format!("dwell_minutes.{key}: minutes from 1 to 1440")))?;
+        out.insert(key, minutes);
+    }
+    Ok(out)
 }
 
 /// `[retention]`: data is deleted when its time is up.

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod cases;
 pub mod config;
 pub mod demo;
 pub mod line;

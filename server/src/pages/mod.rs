@@ -2,6 +2,7 @@
 //! Pages are pure functions from data to `Markup`; they work without JavaScript, load nothing
 //! from outside the server, and are laid out for phones first.
 
+pub mod cases;
 pub mod checkin;
 pub mod errors;
 pub mod home;

@@ -47,6 +47,9 @@ pub fn staff_page(title: &str, title_en: &str, user: Option<&StaffUser>, body: M
                     @if let Some(user) = user {
                         nav {
                             a href="/staff" { "ホーム" }
+                            @if user.roles.has(Role::Investigator) || user.roles.has(Role::Approver) {
+                                a href="/staff/cases" { "事例" }
+                            }
                             @if user.roles.has(Role::Admin) {
                                 a href="/staff/kiosks" { "キオスク" }
                                 a href="/staff/accounts" { "アカウント" }
@@ -108,6 +111,9 @@ pub fn home(user: &StaffUser) -> Markup {
         html! {
             p { (user.name.as_str()) " さん（" @for (i, role) in user.roles.iter().enumerate() { @if i > 0 { "・" } (role.label_ja()) } "）" }
             div.menu {
+                @if user.roles.has(Role::Investigator) || user.roles.has(Role::Approver) {
+                    a href="/staff/cases" { "事例と通知" small { "場所と時間の登録・対象者数・承認・送信状況" } }
+                }
                 @if user.roles.has(Role::Admin) {
                     a href="/staff/kiosks" { "キオスクの稼働状況" small { "最終確認・時計のずれ・バージョン" } }
                     a href="/staff/accounts" { "職員アカウント" small { "発行・無効化・パスワード再発行" } }

@@ -37,7 +37,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use secrecy::SecretString;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::config::{CheckinSettings, KioskSettings, LimitSettings, PublicBaseUrl, RetentionSettings, StaffSettings};
+use crate::config::{AlertSettings, CheckinSettings, KioskSettings, LimitSettings, MatchingSettings, PublicBaseUrl, RetentionSettings, StaffSettings};
 use crate::line::client::LineClient;
 use crate::metrics::Metrics;
 use crate::poster::PosterRenderer;
@@ -72,6 +72,10 @@ pub struct AppState {
     pub staff: StaffSettings,
     /// Sign-in attempts per client address.
     pub login_limiter: staff::SharedLimiter,
+    /// Matching rules.
+    pub matching: MatchingSettings,
+    /// The alert's contact and sending rules.
+    pub alerts: AlertSettings,
 }
 
 /// LINE's deep links for the official account.

@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_kiosk_heartbeats", include_str!("migrations/0004_kiosk_heartbeats.sql")),
     ("0005_kiosk_last_error", include_str!("migrations/0005_kiosk_last_error.sql")),
     ("0006_staff", include_str!("migrations/0006_staff.sql")),
+    ("0007_cases", include_str!("migrations/0007_cases.sql")),
 ];
 
 /// Applies the migrations the database does not have yet. Returns the resulting version.

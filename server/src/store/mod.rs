@@ -5,6 +5,7 @@
 //! them on the way in; a row that does not parse is reported as [`StoreError::Corrupt`],
 //! never shown half-checked.
 
+pub mod cases;
 pub mod migrations;
 pub mod sqlite;
 pub mod staff;
@@ -304,7 +305,7 @@ pub enum Pairing {
 
 /// Everything the server stores. Every method runs off the async runtime's worker threads.
 #[async_trait]
-pub trait Store: staff::StaffStore + std::fmt::Debug + 'static {
+pub trait Store: staff::StaffStore + cases::CaseStore + std::fmt::Debug + 'static {
     /// Succeeds if the database answers a query.
     async fn ping(&self) -> Result<(), StoreError>;
 

@@ -1,4 +1,5 @@
 //! Background work, each as one step (`run_once`, testable) plus a loop around it.
 
+pub mod alerts;
 pub mod purge;
 pub mod watchdog;

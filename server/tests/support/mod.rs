@@ -55,6 +55,8 @@ impl TestApp {
             kiosk: oshirase_server::config::KioskSettings::default(),
             staff: oshirase_server::config::StaffSettings::default(),
             login_limiter: Arc::default(),
+            matching: oshirase_server::config::MatchingSettings::default(),
+            alerts: oshirase_server::config::AlertSettings::default(),
         };
         TestApp { _dir: dir, state, db }
     }

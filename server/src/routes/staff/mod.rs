@@ -13,9 +13,11 @@
 //! | accounts and API tokens (admin) | `accounts.rs` |
 //! | the kiosk fleet | `fleet.rs` |
 //! | the audit log (admin) | `audit.rs` |
+//! | cases, exposures, preview, approval, progress | `cases.rs` |
 
 pub mod accounts;
 pub mod audit;
+pub mod cases;
 pub mod fleet;
 pub mod session;
 
@@ -48,6 +50,8 @@ pub enum Access {
     AnyStaff,
     /// Staff holding this role.
     Role(Role),
+    /// Staff holding any of these roles.
+    AnyOf(&'static [Role]),
 }
 
 /// How a route is reached and answers.
@@ -82,6 +86,10 @@ const fn api(method: &'static str, path: &'static str, access: Access) -> StaffR
 
 use Access::{AnyStaff, Anyone};
 const ADMIN: Access = Access::Role(Role::Admin);
+const INVESTIGATOR: Access = Access::Role(Role::Investigator);
+const APPROVER: Access = Access::Role(Role::Approver);
+/// Cases are read by those who work on them.
+const CASE_STAFF: Access = Access::AnyOf(&[Role::Investigator, Role::Approver]);
 
 /// Every staff route with who may use it. The guard enforces exactly this.
 pub const ROUTES: &[StaffRoute] = &[
@@ -102,11 +110,29 @@ pub const ROUTES: &[StaffRoute] = &[
     page("POST", "/staff/api-tokens/{id}/revoke", ADMIN),
     page("GET", "/staff/kiosks", ADMIN),
     page("GET", "/staff/audit", ADMIN),
+    page("GET", "/staff/cases", CASE_STAFF),
+    page("POST", "/staff/cases", INVESTIGATOR),
+    page("GET", "/staff/cases/{id}", CASE_STAFF),
+    page("POST", "/staff/cases/{id}/exposures", INVESTIGATOR),
+    page("POST", "/staff/cases/{id}/exposures/{exposure}/delete", INVESTIGATOR),
+    page("POST", "/staff/cases/{id}/approve", APPROVER),
+    page("POST", "/staff/cases/{id}/close", INVESTIGATOR),
+    page("POST", "/staff/cases/{id}/resume", APPROVER),
     api("GET", "/api/v1/staff/me", AnyStaff),
     api("GET", "/api/v1/staff/accounts", ADMIN),
     api("POST", "/api/v1/staff/accounts", ADMIN),
     api("GET", "/api/v1/staff/kiosks", ADMIN),
     api("GET", "/api/v1/staff/audit/verify", ADMIN),
+    api("GET", "/api/v1/staff/places", INVESTIGATOR),
+    api("GET", "/api/v1/staff/cases", CASE_STAFF),
+    api("POST", "/api/v1/staff/cases", INVESTIGATOR),
+    api("GET", "/api/v1/staff/cases/{id}", CASE_STAFF),
+    api("POST", "/api/v1/staff/cases/{id}/exposures", INVESTIGATOR),
+    api("DELETE", "/api/v1/staff/cases/{id}/exposures/{exposure}", INVESTIGATOR),
+    api("GET", "/api/v1/staff/cases/{id}/preview", CASE_STAFF),
+    api("POST", "/api/v1/staff/cases/{id}/approve", APPROVER),
+    api("POST", "/api/v1/staff/cases/{id}/close", INVESTIGATOR),
+    api("POST", "/api/v1/staff/cases/{id}/resume", APPROVER),
 ];
 
 /// The staff routes, behind the guard.
@@ -129,6 +155,22 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/api/v1/staff/accounts", get(accounts::list_json).post(accounts::create_json))
         .route("/api/v1/staff/kiosks", get(fleet::json))
         .route("/api/v1/staff/audit/verify", get(audit::verify_json))
+        .route("/staff/cases", get(cases::list_page).post(cases::create))
+        .route("/staff/cases/{id}", get(cases::case_page))
+        .route("/staff/cases/{id}/exposures", post(cases::add_exposure))
+        .route("/staff/cases/{id}/exposures/{exposure}/delete", post(cases::remove_exposure))
+        .route("/staff/cases/{id}/approve", post(cases::approve))
+        .route("/staff/cases/{id}/close", post(cases::close))
+        .route("/staff/cases/{id}/resume", post(cases::resume))
+        .route("/api/v1/staff/places", get(cases::places_json))
+        .route("/api/v1/staff/cases", get(cases::list_json).post(cases::create_json))
+        .route("/api/v1/staff/cases/{id}", get(cases::case_json))
+        .route("/api/v1/staff/cases/{id}/exposures", post(cases::add_exposure_json))
+        .route("/api/v1/staff/cases/{id}/exposures/{exposure}", axum::routing::delete(cases::remove_exposure_json))
+        .route("/api/v1/staff/cases/{id}/preview", get(cases::preview_json))
+        .route("/api/v1/staff/cases/{id}/approve", post(cases::approve_json))
+        .route("/api/v1/staff/cases/{id}/close", post(cases::close_json))
+        .route("/api/v1/staff/cases/{id}/resume", post(cases::resume_json))
         .route_layer(axum::middleware::from_fn_with_state(state, guard))
 }
 
@@ -184,6 +226,8 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         (Access::AnyStaff, Some(_)) => {}
         (Access::Role(role), Some(u)) if u.roles.has(role) => {}
         (Access::Role(role), Some(u)) => return forbidden(route, role, u),
+        (Access::AnyOf(roles), Some(u)) if roles.iter().any(|r| u.roles.has(*r)) => {}
+        (Access::AnyOf(roles), Some(u)) => return forbidden(route, roles[0], u),
     }
     let mut request = request;
     if route.kind == Kind::Page && request.method() == Method::POST {

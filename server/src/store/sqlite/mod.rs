@@ -3,6 +3,7 @@
 //! the async runtime. Venue registrations are here; residents, scans and visits are in
 //! `residents.rs`.
 
+mod cases;
 mod kiosks;
 mod residents;
 pub mod staff;

@@ -1,0 +1,441 @@
+//! Cases, exposures, matching and the alert outbox in SQLite.
+//!
+//! Matching ([`matched`]) reads one range of the `visits_for_matching` index per exposure
+//! (`crate::cases::matching` has the rule) and works on resident row ids; LINE user ids are
+//! read only for the approval, which writes them into the outbox batches in the same
+//! transaction as the case's new status.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use oshirase_common::{LineUserId, LocationId};
+use rusqlite::{Connection, OptionalExtension, params};
+use time::{Duration, OffsetDateTime};
+
+use super::staff::append_audit;
+use super::{SqliteStore, from_millis, millis};
+use crate::audit::{Actor, AuditEvent};
+use crate::cases::matching::{Rules, scan_window};
+use crate::cases::{CaseReference, CaseStatus, StayPeriod};
+use crate::config::MatchingSettings;
+use crate::store::StoreError;
+use crate::store::cases::{
+    Approval, BATCH_SIZE, CasePreview, CaseRecord, CaseStore, CaseSummary, DueBatch, ExposureRecord, ExposureSource, NewCase, PlaceMatch, SendingProgress,
+};
+
+fn corrupt(what: impl Into<String>) -> StoreError {
+    StoreError::Corrupt(what.into())
+}
+
+fn status_of(stored: &str) -> Result<CaseStatus, StoreError> {
+    CaseStatus::parse(stored).ok_or_else(|| corrupt(format!("case status {stored}")))
+}
+
+fn case_status(conn: &Connection, case_id: i64) -> Result<Option<CaseStatus>, StoreError> {
+    let found: Option<String> = conn.prepare_cached("SELECT status FROM cases WHERE case_id = ?1")?.query_row([case_id], |r| r.get(0)).optional()?;
+    found.map(|s| status_of(&s)).transpose()
+}
+
+fn minutes(value: Option<i64>) -> Option<u32> {
+    value.and_then(|m| u32::try_from(m).ok())
+}
+
+fn exposures(conn: &Connection, case_id: i64) -> Result<Vec<ExposureRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.exposure_id, e.location_id, v.name, v.business_type, e.starts_at_ms, e.ends_at_ms, e.source
+         FROM case_exposures e JOIN venues v ON v.location_id = e.location_id WHERE e.case_id = ?1 ORDER BY e.starts_at_ms, e.exposure_id",
+    )?;
+    let rows = stmt
+        .query_map([case_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, i64>(4)?, r.get::<_, i64>(5)?, r.get::<_, String>(6)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter()
+        .map(|(id, location, name, business_type, starts, ends, source)| {
+            Ok(ExposureRecord {
+                id,
+                location_id: LocationId::parse(&location).map_err(|_| corrupt(format!("exposure {id}: location")))?,
+                venue_name: name,
+                business_type,
+                starts_at: from_millis(starts)?,
+                ends_at: from_millis(ends)?,
+                source: if source == "history" { ExposureSource::History } else { ExposureSource::Staff },
+            })
+        })
+        .collect()
+}
+
+/// Who matches a case: per exposure, the residents (row ids) whose assumed stay overlaps,
+/// without the positive person's own account.
+struct Matched {
+    per_exposure: Vec<(i64, BTreeSet<i64>)>,
+}
+
+impl Matched {
+    fn all(&self) -> BTreeSet<i64> {
+        self.per_exposure.iter().flat_map(|(_, residents)| residents.iter().copied()).collect()
+    }
+}
+
+fn matched(conn: &Connection, case_id: i64, rules: &MatchingSettings) -> Result<Matched, StoreError> {
+    let (tail, dwell, excluded): (Option<i64>, Option<i64>, Option<i64>) =
+        conn.prepare_cached("SELECT tail_minutes, dwell_minutes, excluded_resident_id FROM cases WHERE case_id = ?1")?.query_row([case_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let tail = Duration::minutes(tail.unwrap_or(i64::from(rules.tail_minutes)));
+    let mut per_exposure = Vec::new();
+    let mut scans = conn.prepare_cached("SELECT resident_id FROM visits WHERE location_id = ?1 AND scanned_at_ms > ?2 AND scanned_at_ms < ?3")?;
+    for exposure in exposures(conn, case_id)? {
+        let dwell = Duration::minutes(dwell.unwrap_or_else(|| i64::from(rules.dwell_for(&exposure.business_type))));
+        let window = scan_window(StayPeriod::stored(exposure.starts_at, exposure.ends_at), Rules { tail, dwell });
+        let residents = scans
+            .query_map(params![exposure.location_id.as_str(), millis(window.from), millis(window.until)], |r| r.get::<_, i64>(0))?
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        let residents = residents.into_iter().filter(|r| Some(*r) != excluded).collect();
+        per_exposure.push((exposure.id, residents));
+    }
+    Ok(Matched { per_exposure })
+}
+
+/// Splits residents into (reachable LINE users, blocked count).
+fn reachable(conn: &Connection, residents: &BTreeSet<i64>) -> Result<(Vec<String>, u32), StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT line_user_id, blocked_at_ms IS NOT NULL FROM residents WHERE id = ?1")?;
+    let mut users = Vec::with_capacity(residents.len());
+    let mut blocked = 0u32;
+    for id in residents {
+        let Some((user, is_blocked)) = stmt.query_row([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))).optional()? else {
+            continue;
+        };
+        if is_blocked {
+            blocked += 1;
+        } else {
+            users.push(user);
+        }
+    }
+    Ok((users, blocked))
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// A fresh `X-Line-Retry-Key`: a random UUID (version 4), as LINE asks.
+fn retry_key() -> String {
+    let mut b = crate::secrets::random_bytes::<16>();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+fn progress(conn: &Connection, case_id: i64) -> Result<SendingProgress, StoreError> {
+    let (batches, sent_batches, failed_batches, sent_recipients): (i64, i64, i64, i64) = conn.prepare_cached(
+        "SELECT count(*), coalesce(sum(status = 'sent'), 0), coalesce(sum(status = 'failed'), 0), coalesce(sum(CASE WHEN status = 'sent' THEN size ELSE 0 END), 0)
+         FROM alert_batches WHERE case_id = ?1",
+    )?
+    .query_row([case_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    let n = |v: i64| u32::try_from(v).unwrap_or(0);
+    Ok(SendingProgress { batches: n(batches), sent_batches: n(sent_batches), failed_batches: n(failed_batches), sent_recipients: n(sent_recipients) })
+}
+
+/// Finishes a sending case once none of its batches is pending.
+fn finish_if_done(tx: &Connection, case_id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
+    let pending: i64 = tx.prepare_cached("SELECT count(*) FROM alert_batches WHERE case_id = ?1 AND status = 'pending'")?.query_row([case_id], |r| r.get(0))?;
+    if pending > 0 {
+        return Ok(());
+    }
+    let p = progress(tx, case_id)?;
+    let changed = tx.execute("UPDATE cases SET status = 'sent', sent = ?1 WHERE case_id = ?2 AND status = 'sending'", params![p.sent_recipients, case_id])?;
+    if changed > 0 {
+        let event = AuditEvent::new(Actor::System, "case.sent").about(format!("case:{case_id}")).with(serde_json::json!({ "recipients": p.sent_recipients, "batches": p.batches, "failed_batches": p.failed_batches }));
+        append_audit(tx, now, &event)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl CaseStore for SqliteStore {
+    async fn create_case(&self, case: NewCase, now: OffsetDateTime, audit: AuditEvent) -> Result<i64, StoreError> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO cases (reference, status, created_by, created_at_ms, tail_minutes, dwell_minutes) VALUES (?1, 'open', ?2, ?3, ?4, ?5)",
+                params![case.reference.as_str(), case.created_by, millis(now), case.tail_minutes, case.dwell_minutes],
+            )
+            .map_err(|e| if super::unique_violation(&e) { StoreError::Conflict(format!("case reference {}", case.reference)) } else { e.into() })?;
+            let id = tx.last_insert_rowid();
+            let audit = AuditEvent { subject: Some(format!("case:{id}")), ..audit };
+            append_audit(tx, now, &audit)?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn list_cases(&self) -> Result<Vec<CaseSummary>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT c.case_id, c.reference, c.status, c.created_at_ms, (SELECT count(*) FROM case_exposures e WHERE e.case_id = c.case_id), c.recipients
+                 FROM cases c ORDER BY c.case_id DESC",
+            )?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?, r.get::<_, Option<i64>>(5)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(id, reference, status, created, exposures, recipients)| {
+                    Ok(CaseSummary {
+                        id,
+                        reference: CaseReference::parse(&reference).map_err(|_| corrupt(format!("case {id}: reference")))?,
+                        status: status_of(&status)?,
+                        created_at: from_millis(created)?,
+                        exposures: u32::try_from(exposures).unwrap_or(0),
+                        recipients: minutes(recipients),
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn case(&self, case_id: i64) -> Result<Option<CaseRecord>, StoreError> {
+        self.read(move |conn| {
+            type Row = (String, String, String, i64, i64, Option<i64>, Option<i64>, Option<i64>, Option<String>, Option<i64>, Option<i64>, Option<i64>, Option<String>);
+            let found: Option<Row> = conn
+                .prepare_cached(
+                    "SELECT c.reference, c.status, s.login, c.created_by, c.created_at_ms, c.tail_minutes, c.dwell_minutes, c.excluded_resident_id,
+                            a.login, c.approved_at_ms, c.recipients, c.blocked, c.pause_reason
+                     FROM cases c JOIN staff s ON s.staff_id = c.created_by LEFT JOIN staff a ON a.staff_id = c.approved_by WHERE c.case_id = ?1",
+                )?
+                .query_row([case_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?))
+                })
+                .optional()?;
+            let Some((reference, status, creator, creator_id, created, tail, dwell, excluded, approver, approved_at, recipients, blocked, pause_reason)) = found else {
+                return Ok(None);
+            };
+            let approved = match (approver, approved_at) {
+                (Some(login), Some(at)) => Some((login, from_millis(at)?)),
+                _ => None,
+            };
+            Ok(Some(CaseRecord {
+                id: case_id,
+                reference: CaseReference::parse(&reference).map_err(|_| corrupt(format!("case {case_id}: reference")))?,
+                status: status_of(&status)?,
+                created_by: creator,
+                created_by_id: creator_id,
+                created_at: from_millis(created)?,
+                tail_minutes: minutes(tail),
+                dwell_minutes: minutes(dwell),
+                excludes_positive_person: excluded.is_some(),
+                approved,
+                recipients: minutes(recipients),
+                blocked: minutes(blocked),
+                pause_reason,
+                exposures: exposures(conn, case_id)?,
+                progress: progress(conn, case_id)?,
+            }))
+        })
+        .await
+    }
+
+    async fn search_places(&self, query: String, limit: u32) -> Result<Vec<PlaceMatch>, StoreError> {
+        self.read(move |conn| {
+            let text = oshirase_common::text::normalize(&query);
+            if text.is_empty() {
+                return Ok(Vec::new());
+            }
+            let like = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+            // Postal codes are stored as seven digits.
+            let postal = if digits.len() == 7 && text.chars().all(|c| c.is_ascii_digit() || c == '-') { digits } else { String::new() };
+            let code = oshirase_common::base32::canonical(&text).unwrap_or_default();
+            let mut stmt = conn.prepare_cached(
+                "SELECT v.location_id, v.code, v.name, v.address, v.postal_code, v.business_type, v.registration_id, v.withdrawn_at_ms IS NOT NULL
+                 FROM venues v WHERE v.registration_id IN (
+                     SELECT registration_id FROM venues
+                     WHERE name LIKE ?1 ESCAPE '\\' OR address LIKE ?1 ESCAPE '\\' OR postal_code = ?2 OR code = ?3)
+                 ORDER BY v.registration_id DESC, v.name LIMIT ?4",
+            )?;
+            let rows = stmt
+                .query_map(params![like, postal, code, limit], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(location, code, name, address, postal_code, business_type, registration_id, withdrawn)| {
+                    Ok(PlaceMatch { location_id: LocationId::parse(&location).map_err(|_| corrupt("place location"))?, code, name, address, postal_code, business_type, registration_id, withdrawn })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn add_exposure(&self, case_id: i64, location_id: LocationId, period: StayPeriod, source: ExposureSource, now: OffsetDateTime, audit: AuditEvent) -> Result<Option<i64>, StoreError> {
+        self.write(move |tx| {
+            if case_status(tx, case_id)? != Some(CaseStatus::Open) {
+                return Ok(None);
+            }
+            let place: Option<i64> = tx.prepare_cached("SELECT 1 FROM venues WHERE location_id = ?1")?.query_row([location_id.as_str()], |r| r.get(0)).optional()?;
+            if place.is_none() {
+                return Ok(None);
+            }
+            tx.execute(
+                "INSERT INTO case_exposures (case_id, location_id, starts_at_ms, ends_at_ms, source, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![case_id, location_id.as_str(), millis(period.starts_at()), millis(period.ends_at()), source.as_str(), millis(now)],
+            )?;
+            let id = tx.last_insert_rowid();
+            append_audit(tx, now, &audit)?;
+            Ok(Some(id))
+        })
+        .await
+    }
+
+    async fn remove_exposure(&self, case_id: i64, exposure_id: i64, now: OffsetDateTime, audit: AuditEvent) -> Result<bool, StoreError> {
+        self.write(move |tx| {
+            if case_status(tx, case_id)? != Some(CaseStatus::Open) {
+                return Ok(false);
+            }
+            let removed = tx.execute("DELETE FROM case_exposures WHERE exposure_id = ?1 AND case_id = ?2", params![exposure_id, case_id])?;
+            if removed > 0 {
+                append_audit(tx, now, &audit)?;
+            }
+            Ok(removed > 0)
+        })
+        .await
+    }
+
+    async fn preview_case(&self, case_id: i64, rules: MatchingSettings) -> Result<CasePreview, StoreError> {
+        self.read(move |conn| {
+            let matched = matched(conn, case_id, &rules)?;
+            let all = matched.all();
+            let (users, blocked) = reachable(conn, &all)?;
+            Ok(CasePreview { per_exposure: matched.per_exposure.iter().map(|(id, r)| (*id, count(r.len()))).collect(), total: count(users.len()), blocked })
+        })
+        .await
+    }
+
+    async fn approve_case(&self, case_id: i64, approver: i64, require_second: bool, rules: MatchingSettings, now: OffsetDateTime, audit: AuditEvent) -> Result<Approval, StoreError> {
+        self.write(move |tx| {
+            let found: Option<(String, i64)> = tx.prepare_cached("SELECT status, created_by FROM cases WHERE case_id = ?1")?.query_row([case_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+            let Some((status, creator)) = found else {
+                return Ok(Approval::NotOpen);
+            };
+            if status_of(&status)? != CaseStatus::Open {
+                return Ok(Approval::NotOpen);
+            }
+            if require_second && creator == approver {
+                return Ok(Approval::SelfApproval);
+            }
+            let (mut users, blocked) = reachable(tx, &matched(tx, case_id, &rules)?.all())?;
+            if users.is_empty() {
+                return Ok(Approval::Nobody);
+            }
+            users.sort();
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO alert_batches (case_id, retry_key, recipients, size, status, next_attempt_at_ms, created_at_ms) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+            )?;
+            let mut batches = 0u32;
+            for chunk in users.chunks(BATCH_SIZE) {
+                let recipients = serde_json::to_string(chunk).map_err(|e| corrupt(e.to_string()))?;
+                insert.execute(params![case_id, retry_key(), recipients, count(chunk.len()), millis(now)])?;
+                batches += 1;
+            }
+            let recipients = count(users.len());
+            tx.execute(
+                "UPDATE cases SET status = 'sending', approved_by = ?1, approved_at_ms = ?2, recipients = ?3, blocked = ?4 WHERE case_id = ?5",
+                params![approver, millis(now), recipients, blocked, case_id],
+            )?;
+            let audit = audit.with(serde_json::json!({ "recipients": recipients, "blocked": blocked, "batches": batches }));
+            append_audit(tx, now, &audit)?;
+            Ok(Approval::Approved { recipients, blocked, batches })
+        })
+        .await
+    }
+
+    async fn close_case(&self, case_id: i64, now: OffsetDateTime, audit: AuditEvent) -> Result<bool, StoreError> {
+        self.write(move |tx| {
+            let changed = tx.execute("UPDATE cases SET status = 'closed', closed_at_ms = ?1 WHERE case_id = ?2 AND status = 'open'", params![millis(now), case_id])?;
+            if changed > 0 {
+                append_audit(tx, now, &audit)?;
+            }
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn next_due_batch(&self, now: OffsetDateTime) -> Result<Option<DueBatch>, StoreError> {
+        self.read(move |conn| {
+            let found: Option<(i64, i64, String, String, i64)> = conn
+                .prepare_cached(
+                    "SELECT b.batch_id, b.case_id, b.retry_key, b.recipients, b.attempts FROM alert_batches b JOIN cases c ON c.case_id = b.case_id
+                     WHERE b.status = 'pending' AND b.next_attempt_at_ms <= ?1 AND c.status = 'sending' ORDER BY b.next_attempt_at_ms, b.batch_id LIMIT 1",
+                )?
+                .query_row([millis(now)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                .optional()?;
+            let Some((id, case_id, retry_key, recipients, attempts)) = found else {
+                return Ok(None);
+            };
+            let ids: Vec<String> = serde_json::from_str(&recipients).map_err(|e| corrupt(format!("batch {id}: {e}")))?;
+            let recipients = ids.iter().map(|u| LineUserId::parse(u).map_err(|_| corrupt(format!("batch {id}: user id")))).collect::<Result<_, _>>()?;
+            Ok(Some(DueBatch { id, case_id, retry_key, recipients, attempts: u32::try_from(attempts).unwrap_or(u32::MAX) }))
+        })
+        .await
+    }
+
+    async fn batch_sent(&self, batch_id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            let case_id: Option<i64> = tx
+                .prepare_cached("UPDATE alert_batches SET status = 'sent', sent_at_ms = ?1, attempts = attempts + 1 WHERE batch_id = ?2 AND status = 'pending' RETURNING case_id")?
+                .query_row(params![millis(now), batch_id], |r| r.get(0))
+                .optional()?;
+            match case_id {
+                Some(case_id) => finish_if_done(tx, case_id, now),
+                None => Ok(()),
+            }
+        })
+        .await
+    }
+
+    async fn batch_retry(&self, batch_id: i64, retry_at: OffsetDateTime, error: String) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE alert_batches SET attempts = attempts + 1, next_attempt_at_ms = ?1, last_error = ?2 WHERE batch_id = ?3 AND status = 'pending'",
+                params![millis(retry_at), error, batch_id],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn batch_failed(&self, batch_id: i64, now: OffsetDateTime, error: String) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            let case_id: Option<i64> = tx
+                .prepare_cached("UPDATE alert_batches SET status = 'failed', attempts = attempts + 1, last_error = ?1 WHERE batch_id = ?2 AND status = 'pending' RETURNING case_id")?
+                .query_row(params![error, batch_id], |r| r.get(0))
+                .optional()?;
+            if let Some(case_id) = case_id {
+                let event = AuditEvent::new(Actor::System, "case.batch_failed").about(format!("case:{case_id}")).with(serde_json::json!({ "batch": batch_id, "error": error }));
+                append_audit(tx, now, &event)?;
+                finish_if_done(tx, case_id, now)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn pause_case(&self, case_id: i64, reason: String, now: OffsetDateTime, audit: AuditEvent) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            if tx.execute("UPDATE cases SET status = 'paused', pause_reason = ?1 WHERE case_id = ?2 AND status = 'sending'", params![reason, case_id])? > 0 {
+                append_audit(tx, now, &audit)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn resume_case(&self, case_id: i64, now: OffsetDateTime, audit: AuditEvent) -> Result<bool, StoreError> {
+        self.write(move |tx| {
+            let changed = tx.execute("UPDATE cases SET status = 'sending', pause_reason = NULL WHERE case_id = ?1 AND status = 'paused'", [case_id])?;
+            if changed > 0 {
+                tx.execute("UPDATE alert_batches SET next_attempt_at_ms = ?1 WHERE case_id = ?2 AND status = 'pending'", params![millis(now), case_id])?;
+                append_audit(tx, now, &audit)?;
+            }
+            Ok(changed > 0)
+        })
+        .await
+    }
+}

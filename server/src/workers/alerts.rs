@@ -1,0 +1,128 @@
+//! Sends approved alerts from the outbox, exactly once (issue 6).
+//!
+//! [`send_one`] takes the next due batch and sends it as one multicast with the batch's own
+//! `X-Line-Retry-Key`; [`run`] loops over it no faster than `requests_per_second`.
+//!
+//! - accepted, or `409` (LINE accepted this key before: a crash came between LINE's answer
+//!   and our commit) → the batch is sent;
+//! - `5xx` and timeouts (after the client's own retries with the same key and body), and
+//!   rate-limit `429` → tried again later with the same key, backing off;
+//! - the monthly quota `429` → the case is paused and staff see why; resuming re-queues it;
+//! - any other `4xx` → the batch failed for good (logged, audited; retrying cannot help).
+//!
+//! Everything lives in the database, so a restart (or `kill -9`) resumes where it stopped:
+//! a batch LINE took but we did not mark comes back as `409` and is marked then.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use oshirase_common::LineUserId;
+use time::OffsetDateTime;
+
+use crate::audit::{Actor, AuditEvent};
+use crate::cases::template::AlertTemplate;
+use crate::line::client::{LineClient, LineError};
+use crate::line::messages::Message;
+use crate::store::{Store, StoreError};
+
+/// What one step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing is due.
+    Idle,
+    /// A batch was accepted by LINE (now or before).
+    Sent {
+        /// Residents in it.
+        recipients: usize,
+    },
+    /// A batch will be tried again.
+    Retry,
+    /// The case was paused (monthly quota).
+    Paused,
+    /// A batch was refused for good.
+    Failed,
+}
+
+/// The alert as it is sent: the template with the contact, nothing else.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    /// The checked template.
+    pub template: AlertTemplate,
+    /// The consultation contact.
+    pub contact: String,
+}
+
+/// The delay before retrying a batch tried `attempts` times: 1 s, doubling, at most 256 s.
+pub fn backoff(attempts: u32) -> time::Duration {
+    let seconds = 2i64.saturating_pow(attempts.min(8)).min(300);
+    time::Duration::seconds(seconds)
+}
+
+/// Sends the next due batch, if any.
+pub async fn send_one(store: &dyn Store, line: &LineClient, alert: &Alert, now: OffsetDateTime) -> Result<Outcome, StoreError> {
+    let Some(batch) = store.next_due_batch(now).await? else {
+        return Ok(Outcome::Idle);
+    };
+    let message = Message::Text(alert.template.render(&alert.contact));
+    let recipients: &[LineUserId] = &batch.recipients;
+    match line.multicast(recipients, std::slice::from_ref(&message), &batch.retry_key).await {
+        Ok(_) => {
+            store.batch_sent(batch.id, OffsetDateTime::now_utc()).await?;
+            Ok(Outcome::Sent { recipients: recipients.len() })
+        }
+        Err(LineError::QuotaExhausted { message }) => {
+            tracing::warn!(case = batch.case_id, %message, "LINE's monthly quota is exhausted; the case is paused");
+            let audit = AuditEvent::new(Actor::System, "case.paused").about(format!("case:{}", batch.case_id)).with(serde_json::json!({ "reason": "quota", "line": message }));
+            store.pause_case(batch.case_id, "LINEの月間送信数の上限に達しました（monthly quota exhausted）".to_owned(), OffsetDateTime::now_utc(), audit).await?;
+            Ok(Outcome::Paused)
+        }
+        Err(e @ (LineError::RateLimited { .. } | LineError::Server { .. } | LineError::Unreachable { .. } | LineError::Unexpected(_))) => {
+            let retry_at = OffsetDateTime::now_utc() + backoff(batch.attempts);
+            tracing::warn!(case = batch.case_id, batch = batch.id, error = %e, %retry_at, "alert batch not sent yet; will retry with the same key");
+            store.batch_retry(batch.id, retry_at, e.to_string()).await?;
+            Ok(Outcome::Retry)
+        }
+        Err(e @ (LineError::Rejected { .. } | LineError::Unauthorized { .. })) => {
+            tracing::error!(case = batch.case_id, batch = batch.id, error = %e, "LINE refused an alert batch");
+            if matches!(e, LineError::Unauthorized { .. }) {
+                // A wrong channel token is fixed by an operator, not by giving up on residents.
+                store.batch_retry(batch.id, OffsetDateTime::now_utc() + backoff(batch.attempts.max(5)), e.to_string()).await?;
+                return Ok(Outcome::Retry);
+            }
+            store.batch_failed(batch.id, OffsetDateTime::now_utc(), e.to_string()).await?;
+            Ok(Outcome::Failed)
+        }
+    }
+}
+
+/// Sends forever: at most `requests_per_second` multicasts a second; when nothing is due,
+/// looks again every half second.
+pub async fn run(store: Arc<dyn Store>, line: LineClient, alert: Alert, requests_per_second: u32) {
+    let pace = Duration::from_secs_f64(1.0 / f64::from(requests_per_second.max(1)));
+    let mut next = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep_until(next).await;
+        next = tokio::time::Instant::now() + pace;
+        match send_one(store.as_ref(), &line, &alert, OffsetDateTime::now_utc()).await {
+            Ok(Outcome::Idle) => next = tokio::time::Instant::now() + Duration::from_millis(500),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "the alert sender could not reach the database; trying again");
+                next = tokio::time::Instant::now() + Duration::from_secs(2);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_five_minutes() {
+        assert_eq!(backoff(0), time::Duration::seconds(1));
+        assert_eq!(backoff(1), time::Duration::seconds(2));
+        assert_eq!(backoff(3), time::Duration::seconds(8));
+        assert_eq!(backoff(20), time::Duration::seconds(256));
+    }
+}
