@@ -52,6 +52,29 @@ pub async fn reset_password(settings: &Settings, login: &str) -> anyhow::Result<
     Ok(fresh)
 }
 
+/// Creates an API token acting with `role` of the account `login` (which must hold it).
+pub async fn create_token(settings: &Settings, login: &str, role: crate::staff::Role, name: &str, days: Option<u16>) -> anyhow::Result<SecretString> {
+    let login = StaffLogin::parse(login).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let name = oshirase_common::text::normalize(name);
+    if name.is_empty() || name.chars().count() > 60 {
+        bail!("the name must be 1 to 60 characters");
+    }
+    let store = SqliteStore::open(&settings.database.path).context("opening the database")?;
+    let Some((account, _)) = store.staff_for_login(login.clone()).await? else {
+        bail!("no account is called {login}");
+    };
+    if !account.roles.has(role) || account.disabled_at.is_some() {
+        bail!("{login} is disabled or does not hold the {role} role");
+    }
+    let now = OffsetDateTime::now_utc();
+    let secret = crate::secrets::StaffSecret::generate();
+    let token_id = oshirase_common::base32::encode(&crate::secrets::random_bytes::<5>(), 8);
+    let audit = AuditEvent::new(Actor::Cli, "api_token.created").about(format!("token:{token_id}")).with(json!({ "role": role.as_str(), "name": name, "account": login.as_str() }));
+    let token = crate::store::staff::NewApiToken { token_id, hash: secret.hash(), name, role, created_by: account.id, expires_at: days.map(|d| now + time::Duration::days(i64::from(d))) };
+    store.create_api_token(token, now, audit).await?;
+    Ok(SecretString::from(secret.expose().to_owned()))
+}
+
 /// Checks the audit chain of the database at `path`, opened read-only.
 pub fn verify_audit(path: &Path) -> anyhow::Result<Result<ChainHead, ChainBreak>> {
     if !path.exists() {

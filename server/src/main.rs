@@ -59,6 +59,22 @@ enum AdminCommand {
         #[arg(long)]
         login: String,
     },
+    /// Create an API token for the staff JSON API (printed once), acting with one role of an
+    /// account, for systems that talk to oshirase.
+    Token {
+        /// The account the token belongs to.
+        #[arg(long)]
+        login: String,
+        /// The one role it acts with: investigator, approver or admin (the account must hold it).
+        #[arg(long)]
+        role: String,
+        /// What it is for.
+        #[arg(long)]
+        name: String,
+        /// Days until it stops working (none: never).
+        #[arg(long)]
+        days: Option<u16>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +113,13 @@ async fn main() -> anyhow::Result<()> {
             let password = oshirase_server::admin::reset_password(&settings, &login).await?;
             println!("New password for {login} (shown once):");
             println!("{}", secrecy::ExposeSecret::expose_secret(&password));
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Token { login, role, name, days }) => {
+            let role = oshirase_server::staff::Role::parse(&role).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let token = oshirase_server::admin::create_token(&settings, &login, role, &name, days).await?;
+            println!("API token for {login} as {role} (shown once; send it as `Authorization: Bearer <token>`):");
+            println!("{}", secrecy::ExposeSecret::expose_secret(&token));
             Ok(())
         }
         Command::Audit(AuditCommand::Verify) => match oshirase_server::admin::verify_audit(&settings.database.path)? {

@@ -35,9 +35,17 @@ async fn the_first_admin_signs_in_sees_the_fleet_and_the_audit_log_vouches_for_i
     let page = server.client().get(server.url("/staff/kiosks")).header("cookie", cookie).send().await.expect("fleet").text().await.expect("page");
     assert!(page.contains("キオスクの稼働状況") && page.contains(&paired.kiosk_id) && page.contains("県立図書館 1階"), "the fleet lists the kiosk");
 
+    let token = run_server_binary(&["admin", "token", "--login", "yamada", "--role", "admin", "--name", "県システム連携"], &env);
+    assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
+    let token = String::from_utf8_lossy(&token.stdout).lines().last().expect("the token line").trim().to_owned();
+    let me: serde_json::Value = server.client().get(server.url("/api/v1/staff/me")).bearer_auth(&token).send().await.expect("me").json().await.expect("JSON");
+    assert_eq!(me["roles"], serde_json::json!(["admin"]));
+    let refused = run_server_binary(&["admin", "token", "--login", "yamada", "--role", "approver", "--name", "x"], &env);
+    assert!(!refused.status.success(), "a role the account does not hold");
+
     let verified = run_server_binary(&["audit", "verify"], &env);
     assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
-    assert!(String::from_utf8_lossy(&verified.stdout).contains("intact: 2 entries"), "created + signed in: {}", String::from_utf8_lossy(&verified.stdout));
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("intact: 3 entries"), "created, signed in, token: {}", String::from_utf8_lossy(&verified.stdout));
 
     let conn = rusqlite::Connection::open(server.database_path()).expect("db");
     conn.execute_batch("DROP TRIGGER audit_log_is_append_only_delete; DELETE FROM audit_log WHERE seq = 1;").expect("tamper");
