@@ -199,11 +199,14 @@ pub struct CheckinSettings {
     /// Most check-ins one resident may make per hour before being asked to slow down.
     #[serde(deserialize_with = "from_str_value")]
     pub max_per_hour: u32,
+    /// A history code a resident asks for in LINE works this many hours.
+    #[serde(deserialize_with = "from_str_value")]
+    pub history_code_hours: u32,
 }
 
 impl Default for CheckinSettings {
     fn default() -> Self {
-        Self { terms_version: "2026-11".to_owned(), pending_scan_minutes: 30, repeat_window_seconds: 120, max_per_hour: 30 }
+        Self { terms_version: "2026-11".to_owned(), pending_scan_minutes: 30, repeat_window_seconds: 120, max_per_hour: 30, history_code_hours: 24 }
     }
 }
 
@@ -286,6 +289,9 @@ pub struct MatchingSettings {
     /// Assumed stay per business type key (`restaurant = 90`).
     #[serde(deserialize_with = "minutes_by_business_type")]
     pub dwell_minutes: BTreeMap<String, u32>,
+    /// A history code imports the visits of this many days before it is entered.
+    #[serde(deserialize_with = "from_str_value")]
+    pub history_days: u32,
 }
 
 impl Default for MatchingSettings {
@@ -302,7 +308,7 @@ impl Default for MatchingSettings {
             ("outdoor_event", 180),
             ("other", 60),
         ];
-        Self { tail_minutes: 30, default_dwell_minutes: 60, dwell_minutes: dwell.into_iter().map(|(k, v)| (k.to_owned(), v)).collect() }
+        Self { tail_minutes: 30, default_dwell_minutes: 60, dwell_minutes: dwell.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(), history_days: 14 }
     }
 }
 

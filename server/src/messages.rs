@@ -52,6 +52,8 @@ pub struct Catalog {
     pub checkin_prefix: String,
     /// The word that asks for deletion.
     pub delete_command: String,
+    /// The words that ask for a history code.
+    pub history_command: String,
     pub welcome: Text,
     pub welcome_back: Text,
     pub consent_request: Text,
@@ -72,6 +74,8 @@ pub struct Catalog {
     pub deleted: Text,
     pub delete_cancelled: Text,
     pub delete_expired: Text,
+    pub history_code: Text,
+    pub history_code_none: Text,
 }
 
 static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {

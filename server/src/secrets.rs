@@ -66,6 +66,41 @@ impl fmt::Debug for PairingCode {
     }
 }
 
+/// A one-time history code a positive resident gets in LINE and gives to the health centre:
+/// 8 base32 symbols (40 bits), stored only as its hash, valid for hours, entered by signed-in
+/// staff only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HistoryCode(String);
+
+impl HistoryCode {
+    /// A new random code.
+    pub fn generate() -> Self {
+        Self(oshirase_common::base32::encode(&random_bytes::<5>(), 8))
+    }
+
+    /// Parses a typed code (hyphens, spaces and lower case allowed).
+    pub fn parse(input: &str) -> Result<Self, TokenFormatError> {
+        let canonical = oshirase_common::base32::canonical(input.trim()).ok_or(TokenFormatError)?;
+        if canonical.len() == 8 { Ok(Self(canonical)) } else { Err(TokenFormatError) }
+    }
+
+    /// The code grouped for reading aloud: `7K3M-9QX2`.
+    pub fn grouped(&self) -> String {
+        format!("{}-{}", &self.0[..4], &self.0[4..])
+    }
+
+    /// The hash stored in the database.
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(Sha256::digest(self.0.as_bytes()).into())
+    }
+}
+
+impl fmt::Debug for HistoryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HistoryCode(<redacted>)")
+    }
+}
+
 /// The private management secret of one registration.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ManageToken(String);

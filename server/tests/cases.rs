@@ -32,7 +32,13 @@ async fn place(app: &TestApp, name: &str, business_type: &str) -> String {
     answer["venues"][0]["location_id"].as_str().unwrap().to_owned()
 }
 
-/// A consented resident with visits at `(place, "HH:MM" on 2026-11-20 JST)`; returns its row id.
+/// The day the tests' visits happened: two days ago in Japan (recent enough for a history code).
+fn day() -> String {
+    let t = time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap()) - time::Duration::days(2);
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+}
+
+/// A consented resident with visits at `(place, "HH:MM" on day() JST)`; returns its row id.
 fn resident(app: &TestApp, user: &str, visits: &[(&str, &str)], blocked: bool) -> i64 {
     let db = rusqlite::Connection::open(&app.db).unwrap();
     let now = 1_795_000_000_000i64;
@@ -43,7 +49,7 @@ fn resident(app: &TestApp, user: &str, visits: &[(&str, &str)], blocked: bool) -
     .unwrap();
     let id = db.last_insert_rowid();
     for (location, at) in visits {
-        let ms = parse_jst("2026-11-20", at).unwrap().unix_timestamp() * 1000;
+        let ms = parse_jst(&day(), at).unwrap().unix_timestamp() * 1000;
         db.execute("INSERT INTO visits (resident_id, location_id, scanned_at_ms, recorded_at_ms) VALUES (?1, ?2, ?3, ?3)", rusqlite::params![id, location, ms]).unwrap();
     }
     id
@@ -54,7 +60,7 @@ fn user_id(n: usize) -> String {
 }
 
 fn at(t: &str) -> String {
-    parse_jst("2026-11-20", t).unwrap().format(&time::format_description::well_known::Rfc3339).unwrap()
+    parse_jst(&day(), t).unwrap().format(&time::format_description::well_known::Rfc3339).unwrap()
 }
 
 struct Staff {
@@ -188,4 +194,45 @@ async fn places_are_found_by_name_address_postal_code_or_code_with_their_sibling
         let names: Vec<&str> = found["places"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
         assert_eq!(names, vec!["シネマ浦和 スクリーン1", "シネマ浦和 スクリーン2"], "{query}");
     }
+}
+
+#[tokio::test]
+async fn a_history_code_imports_the_positive_persons_visits_once_and_leaves_them_out() {
+    use oshirase_server::secrets::HistoryCode;
+    use oshirase_server::store::EventKey;
+    let app = TestApp::new();
+    let staff = staff(&app).await;
+    let cafe = place(&app, "カフェ 北浦和", "restaurant").await; // dwell 90 min
+    let library = place(&app, "市立図書館", "other").await; // dwell 60 min
+    resident(&app, &user_id(1), &[(&cafe, "12:00"), (&library, "15:00")], false); // the positive person
+    resident(&app, &user_id(2), &[(&cafe, "12:30")], false);
+    resident(&app, &user_id(3), &[(&library, "15:45")], false);
+    resident(&app, &user_id(4), &[(&library, "17:00")], false); // after 15:00 + 60 + 30 tail
+    let code = HistoryCode::generate();
+    let event = EventKey { id: "01HISTORY0000000000000000".into(), received_at: time::OffsetDateTime::now_utc() };
+    let stored = app.state.store.create_history_code(event, oshirase_common::LineUserId::parse(&user_id(1)).unwrap(), code.hash(), time::OffsetDateTime::now_utc() + time::Duration::hours(24)).await.unwrap();
+    assert_eq!(stored, oshirase_server::store::Processed::New(true));
+
+    let case = new_case(&app, &staff.investigator, "2026-TEST-005").await;
+    let path = format!("/api/v1/staff/cases/{case}/history");
+    let history = |c: &str| call(&app, "POST", &path, &staff.investigator, Some(json!({ "code": c })));
+    assert_eq!(history("ZZZZ-ZZZZ").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let imported = history(&code.grouped().to_lowercase()).await;
+    assert_eq!(imported.status(), StatusCode::OK);
+    let imported = json_body(imported).await;
+    assert_eq!(imported["exposures"].as_array().unwrap().len(), 2);
+    assert!(imported["exposures"].as_array().unwrap().iter().all(|e| e["source"] == "history"));
+    assert_eq!(imported["excludes_positive_person"], true);
+    assert_eq!(history(&code.grouped()).await.status(), StatusCode::UNPROCESSABLE_ENTITY, "used once");
+
+    // Library: the positive person's assumed 60-minute stay from 15:00, widened by the tail.
+    let preview = json_body(call(&app, "GET", &format!("/api/v1/staff/cases/{case}/preview"), &staff.approver, None).await).await;
+    assert_eq!(preview["total"], 2, "residents 2 and 3, not the positive person: {preview}");
+
+    let other = new_case(&app, &staff.investigator, "2026-TEST-006").await;
+    let expired = HistoryCode::generate();
+    let event = EventKey { id: "01HISTORY0000000000000001".into(), received_at: time::OffsetDateTime::now_utc() };
+    app.state.store.create_history_code(event, oshirase_common::LineUserId::parse(&user_id(1)).unwrap(), expired.hash(), time::OffsetDateTime::now_utc() - time::Duration::minutes(1)).await.unwrap();
+    let late = call(&app, "POST", &format!("/api/v1/staff/cases/{other}/history"), &staff.investigator, Some(json!({ "code": expired.grouped() }))).await;
+    assert_eq!(late.status(), StatusCode::UNPROCESSABLE_ENTITY, "expired");
 }

@@ -136,3 +136,20 @@ async fn blocks_and_unknown_events_get_no_reply() {
     assert!(chat.say(EventKind::Unfollow).await.is_none());
     assert!(chat.say(EventKind::Other { name: "beacon".into() }).await.is_none());
 }
+
+#[tokio::test]
+async fn a_resident_with_visits_gets_a_one_time_history_code_and_one_without_is_told_so() {
+    let chat = Chat::new().await;
+    chat.say(postback("consent=2026-11")).await;
+    assert!(chat.texts(text("履歴コード")).await[0].starts_with("来場の記録がないため"), "no visits, no code");
+    chat.say(text(&format!("来場登録 {}", chat.code))).await;
+    let answer = chat.texts(text("ｒｉｒｅｋｉ")).await;
+    assert!(answer[0].starts_with("来場を記録するには"), "other words get help");
+    let answer = chat.texts(text(" 履歴コード ")).await;
+    assert!(answer[0].starts_with("保健所の調査用の「履歴コード」です。"), "{answer:?}");
+    let code = answer[0].lines().nth(1).unwrap();
+    assert!(code.len() == 9 && code.as_bytes()[4] == b'-', "a short grouped code: {code}");
+    assert!(answer[0].contains("24時間"));
+    let again = chat.texts(text("履歴コード")).await;
+    assert_ne!(again[0].lines().nth(1).unwrap(), code, "each request gets a new code");
+}

@@ -154,6 +154,9 @@ pub enum CaseInputError {
     /// The creator approving their own case while a second approver is required.
     #[error("作成した職員とは別の承認担当者が承認してください。（a second staff member must approve）")]
     SelfApproval,
+    /// A history code that is unknown, expired or used.
+    #[error("履歴コードが正しくないか、有効期限切れか、使用済みです。（unknown, expired or used history code）")]
+    UnknownHistoryCode,
     /// Nothing to send.
     #[error("通知の対象者がいないため送信できません。終了してください。（nobody to alert）")]
     NobodyToAlert,

@@ -118,6 +118,12 @@ pub fn case(view: &CaseView<'_>) -> Markup {
                 }
             }
             @if open && investigator {
+                form.card method="post" action={ (base) "/history" } {
+                    (csrf_field(user))
+                    label for="history-code" { "陽性の方の履歴コードで取り込む（LINEで「履歴コード」と送ると発行されます）" span.en lang="en" { "Import the positive person's visits with their history code" } }
+                    input #history-code type="text" name="code" placeholder="例: 7K3M-9QX2" autocapitalize="characters" required;
+                    button type="submit" { "取り込む" }
+                }
                 form.card method="get" action=(base) {
                     label for="q" { "場所を探す（施設名・住所・郵便番号・コード）" span.en lang="en" { "Find a place (name, address, postal code or code)" } }
                     input #q type="search" name="q" value=(view.search.map(|(q, _)| q).unwrap_or_default()) required;

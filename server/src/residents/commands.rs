@@ -17,6 +17,8 @@ pub enum TextCommand {
     MalformedCheckIn,
     /// The deletion command.
     Delete,
+    /// A request for a one-time history code (a positive resident sharing their visits).
+    HistoryCode,
     /// Anything else.
     Other,
 }
@@ -39,6 +41,9 @@ pub fn parse_text(text: &str) -> TextCommand {
     }
     if text == normalize(&c.delete_command) {
         return TextCommand::Delete;
+    }
+    if text == normalize(&c.history_command) {
+        return TextCommand::HistoryCode;
     }
     TextCommand::Other
 }

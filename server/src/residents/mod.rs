@@ -103,6 +103,16 @@ async fn on_text(ctx: &Context<'_>, key: EventKey, user: LineUserId, text: &str,
             let question = question(&c.delete_question, commands::confirm_delete_data(until_ms), commands::CANCEL_DELETE_DATA.to_owned());
             only_once(ctx, key, vec![question]).await
         }
+        TextCommand::HistoryCode => {
+            let code = crate::secrets::HistoryCode::generate();
+            let hours = ctx.settings.history_code_hours;
+            let expires = ctx.now + Duration::hours(i64::from(hours));
+            Ok(match ctx.store.create_history_code(key, user, code.hash(), expires).await? {
+                Processed::New(true) => Some(vec![Message::Text(c.history_code.render(&[("code", &code.grouped()), ("hours", &hours.to_string())]))]),
+                Processed::New(false) => Some(vec![Message::Text(c.history_code_none.render(&[]))]),
+                Processed::Duplicate => None,
+            })
+        }
         TextCommand::Other => only_once(ctx, key, vec![Message::Text(c.help.render(&[]))]).await,
     }
 }

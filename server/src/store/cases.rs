@@ -197,6 +197,20 @@ pub struct DueBatch {
     pub attempts: u32,
 }
 
+/// What entering a history code came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryImport {
+    /// The resident's visits are now exposures, and the resident is left out of the alert.
+    Imported {
+        /// Exposures added.
+        exposures: u32,
+    },
+    /// No such code, used before, or expired.
+    UnknownCode,
+    /// The case is not open (the code is not used up).
+    NotOpen,
+}
+
 /// Case storage.
 #[async_trait]
 pub trait CaseStore: Send + Sync {
@@ -216,6 +230,11 @@ pub trait CaseStore: Send + Sync {
     /// Adds an exposure to an open case. `Ok(None)` if the case is not open or the place
     /// does not exist.
     async fn add_exposure(&self, case_id: i64, location_id: LocationId, period: StayPeriod, source: ExposureSource, now: OffsetDateTime, audit: AuditEvent) -> Result<Option<i64>, StoreError>;
+
+    /// Imports the visits since `since` of the resident holding this history code as
+    /// exposures of an open case (each from the scan for the place's dwell time), leaves that
+    /// resident out of the alert, and uses the code up.
+    async fn import_history(&self, case_id: i64, code_hash: crate::secrets::TokenHash, since: OffsetDateTime, rules: MatchingSettings, now: OffsetDateTime, audit: AuditEvent) -> Result<HistoryImport, StoreError>;
 
     /// Removes an exposure from an open case. False if there was none to remove.
     async fn remove_exposure(&self, case_id: i64, exposure_id: i64, now: OffsetDateTime, audit: AuditEvent) -> Result<bool, StoreError>;

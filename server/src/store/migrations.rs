@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_kiosk_last_error", include_str!("migrations/0005_kiosk_last_error.sql")),
     ("0006_staff", include_str!("migrations/0006_staff.sql")),
     ("0007_cases", include_str!("migrations/0007_cases.sql")),
+    ("0008_history_codes", include_str!("migrations/0008_history_codes.sql")),
 ];
 
 /// Applies the migrations the database does not have yet. Returns the resulting version.

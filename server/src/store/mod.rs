@@ -340,6 +340,10 @@ pub trait Store: staff::StaffStore + cases::CaseStore + std::fmt::Debug + 'stati
     /// A resident declined consent: their waiting scans are dropped. Returns how many.
     async fn decline_consent(&self, event: EventKey, user: LineUserId) -> Result<Processed<usize>, StoreError>;
 
+    /// Stores a one-time history code for a resident who has visits. `New(false)` when they
+    /// have none (no code is stored).
+    async fn create_history_code(&self, event: EventKey, user: LineUserId, code_hash: TokenHash, expires: OffsetDateTime) -> Result<Processed<bool>, StoreError>;
+
     /// Deletes a resident and everything of theirs. Returns false if there was nothing.
     async fn delete_resident(&self, event: EventKey, user: LineUserId) -> Result<Processed<bool>, StoreError>;
 

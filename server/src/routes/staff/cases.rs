@@ -20,7 +20,7 @@ use crate::routes::extract::ApiJson;
 use crate::routes::{AppState, no_store, timestamp};
 use crate::staff::Role;
 use crate::store::StoreError;
-use crate::store::cases::{Approval, CasePreview, CaseRecord, ExposureSource, NewCase};
+use crate::store::cases::{Approval, CasePreview, CaseRecord, ExposureSource, HistoryImport, NewCase};
 
 /// Places the search shows at most.
 const SEARCH_LIMIT: u32 = 50;
@@ -85,6 +85,18 @@ async fn record_exposure(state: &AppState, user: &StaffUser, case_id: i64, locat
         .about(format!("case:{case_id}"))
         .with(json!({ "location_id": location.as_str(), "starts_at": timestamp(period.starts_at()), "ends_at": timestamp(period.ends_at()) }));
     state.store.add_exposure(case_id, location, period, ExposureSource::Staff, OffsetDateTime::now_utc(), audit).await?.ok_or(Refusal::Input(CaseInputError::UnknownPlace))
+}
+
+async fn import(state: &AppState, user: &StaffUser, case_id: i64, code: &str) -> Result<u32, Refusal> {
+    let code = crate::secrets::HistoryCode::parse(code).map_err(|_| CaseInputError::UnknownHistoryCode)?;
+    let now = OffsetDateTime::now_utc();
+    let since = now - time::Duration::days(i64::from(state.matching.history_days));
+    let audit = AuditEvent::new(user.actor.clone(), "case.history_imported").about(format!("case:{case_id}"));
+    match state.store.import_history(case_id, code.hash(), since, state.matching.clone(), now, audit).await? {
+        HistoryImport::Imported { exposures } => Ok(exposures),
+        HistoryImport::UnknownCode => Err(CaseInputError::UnknownHistoryCode.into()),
+        HistoryImport::NotOpen => Err(CaseInputError::NotOpen.into()),
+    }
 }
 
 /// Counts for an open case, audited (a preview is a staff action).
@@ -203,6 +215,12 @@ pub async fn add_exposure(State(state): State<AppState>, Extension(user): Extens
 pub async fn remove_exposure(State(state): State<AppState>, Extension(user): Extension<StaffUser>, Path((id, exposure)): Path<(i64, i64)>) -> Result<Response, PageError> {
     let audit = AuditEvent::new(user.actor.clone(), "exposure.removed").about(format!("case:{id}")).with(json!({ "exposure": exposure }));
     let result = if state.store.remove_exposure(id, exposure, OffsetDateTime::now_utc(), audit).await? { Ok(()) } else { Err(Refusal::Input(CaseInputError::NotOpen)) };
+    page_result(&state, &user, id, None, result).await
+}
+
+/// `POST /staff/cases/{id}/history`: the positive person's one-time history code.
+pub async fn import_history(State(state): State<AppState>, Extension(user): Extension<StaffUser>, Path(id): Path<i64>, form: FormFields) -> Result<Response, PageError> {
+    let result = import(&state, &user, id, form.get("code").unwrap_or_default()).await.map(|_| ());
     page_result(&state, &user, id, None, result).await
 }
 
@@ -340,6 +358,20 @@ pub async fn remove_exposure_json(State(state): State<AppState>, Extension(user)
     if !state.store.remove_exposure(id, exposure, OffsetDateTime::now_utc(), audit).await? {
         return Err(ApiError::NotFound);
     }
+    Ok(axum::Json(case_value(&found(&state, id).await?)).into_response())
+}
+
+/// A history code through the API.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryRequest {
+    code: String,
+}
+
+/// `POST /api/v1/staff/cases/{id}/history` → the case with the imported exposures.
+pub async fn import_history_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, Path(id): Path<i64>, ApiJson(body): ApiJson<HistoryRequest>) -> Result<Response, ApiError> {
+    found(&state, id).await?;
+    import(&state, &user, id, &body.code).await?;
     Ok(axum::Json(case_value(&found(&state, id).await?)).into_response())
 }
 

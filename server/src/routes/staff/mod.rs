@@ -115,6 +115,7 @@ pub const ROUTES: &[StaffRoute] = &[
     page("GET", "/staff/cases/{id}", CASE_STAFF),
     page("POST", "/staff/cases/{id}/exposures", INVESTIGATOR),
     page("POST", "/staff/cases/{id}/exposures/{exposure}/delete", INVESTIGATOR),
+    page("POST", "/staff/cases/{id}/history", INVESTIGATOR),
     page("POST", "/staff/cases/{id}/approve", APPROVER),
     page("POST", "/staff/cases/{id}/close", INVESTIGATOR),
     page("POST", "/staff/cases/{id}/resume", APPROVER),
@@ -129,6 +130,7 @@ pub const ROUTES: &[StaffRoute] = &[
     api("GET", "/api/v1/staff/cases/{id}", CASE_STAFF),
     api("POST", "/api/v1/staff/cases/{id}/exposures", INVESTIGATOR),
     api("DELETE", "/api/v1/staff/cases/{id}/exposures/{exposure}", INVESTIGATOR),
+    api("POST", "/api/v1/staff/cases/{id}/history", INVESTIGATOR),
     api("GET", "/api/v1/staff/cases/{id}/preview", CASE_STAFF),
     api("POST", "/api/v1/staff/cases/{id}/approve", APPROVER),
     api("POST", "/api/v1/staff/cases/{id}/close", INVESTIGATOR),
@@ -159,6 +161,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/staff/cases/{id}", get(cases::case_page))
         .route("/staff/cases/{id}/exposures", post(cases::add_exposure))
         .route("/staff/cases/{id}/exposures/{exposure}/delete", post(cases::remove_exposure))
+        .route("/staff/cases/{id}/history", post(cases::import_history))
         .route("/staff/cases/{id}/approve", post(cases::approve))
         .route("/staff/cases/{id}/close", post(cases::close))
         .route("/staff/cases/{id}/resume", post(cases::resume))
@@ -167,6 +170,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/api/v1/staff/cases/{id}", get(cases::case_json))
         .route("/api/v1/staff/cases/{id}/exposures", post(cases::add_exposure_json))
         .route("/api/v1/staff/cases/{id}/exposures/{exposure}", axum::routing::delete(cases::remove_exposure_json))
+        .route("/api/v1/staff/cases/{id}/history", post(cases::import_history_json))
         .route("/api/v1/staff/cases/{id}/preview", get(cases::preview_json))
         .route("/api/v1/staff/cases/{id}/approve", post(cases::approve_json))
         .route("/api/v1/staff/cases/{id}/close", post(cases::close_json))

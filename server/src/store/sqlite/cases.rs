@@ -20,7 +20,7 @@ use crate::cases::{CaseReference, CaseStatus, StayPeriod};
 use crate::config::MatchingSettings;
 use crate::store::StoreError;
 use crate::store::cases::{
-    Approval, BATCH_SIZE, CasePreview, CaseRecord, CaseStore, CaseSummary, DueBatch, ExposureRecord, ExposureSource, NewCase, PlaceMatch, SendingProgress,
+    Approval, BATCH_SIZE, CasePreview, HistoryImport, CaseRecord, CaseStore, CaseSummary, DueBatch, ExposureRecord, ExposureSource, NewCase, PlaceMatch, SendingProgress,
 };
 
 fn corrupt(what: impl Into<String>) -> StoreError {
@@ -280,6 +280,39 @@ impl CaseStore for SqliteStore {
             let id = tx.last_insert_rowid();
             append_audit(tx, now, &audit)?;
             Ok(Some(id))
+        })
+        .await
+    }
+
+    async fn import_history(&self, case_id: i64, code_hash: crate::secrets::TokenHash, since: OffsetDateTime, rules: MatchingSettings, now: OffsetDateTime, audit: AuditEvent) -> Result<HistoryImport, StoreError> {
+        self.write(move |tx| {
+            if case_status(tx, case_id)? != Some(CaseStatus::Open) {
+                return Ok(HistoryImport::NotOpen);
+            }
+            let resident: Option<i64> = tx
+                .prepare_cached("SELECT resident_id FROM history_codes WHERE code_hash = ?1 AND used_at_ms IS NULL AND expires_at_ms > ?2")?
+                .query_row(params![code_hash.0.as_slice(), millis(now)], |r| r.get(0))
+                .optional()?;
+            let Some(resident) = resident else {
+                return Ok(HistoryImport::UnknownCode);
+            };
+            let dwell_override: Option<i64> = tx.prepare_cached("SELECT dwell_minutes FROM cases WHERE case_id = ?1")?.query_row([case_id], |r| r.get(0))?;
+            let visits: Vec<(String, String, i64)> = tx
+                .prepare_cached("SELECT v.location_id, p.business_type, v.scanned_at_ms FROM visits v JOIN venues p ON p.location_id = v.location_id WHERE v.resident_id = ?1 AND v.scanned_at_ms >= ?2 ORDER BY v.scanned_at_ms")?
+                .query_map(params![resident, millis(since)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO case_exposures (case_id, location_id, starts_at_ms, ends_at_ms, source, created_at_ms) VALUES (?1, ?2, ?3, ?4, 'history', ?5)",
+            )?;
+            for (location, business_type, scanned) in &visits {
+                let dwell = dwell_override.unwrap_or_else(|| i64::from(rules.dwell_for(business_type)));
+                insert.execute(params![case_id, location, scanned, scanned + dwell * 60_000, millis(now)])?;
+            }
+            tx.execute("UPDATE cases SET excluded_resident_id = ?1 WHERE case_id = ?2", params![resident, case_id])?;
+            tx.execute("UPDATE history_codes SET used_at_ms = ?1, used_for_case = ?2 WHERE code_hash = ?3", params![millis(now), case_id, code_hash.0.as_slice()])?;
+            let exposures = count(visits.len());
+            append_audit(tx, now, &audit.with(serde_json::json!({ "exposures": exposures })))?;
+            Ok(HistoryImport::Imported { exposures })
         })
         .await
     }

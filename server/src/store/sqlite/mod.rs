@@ -300,6 +300,10 @@ impl Store for SqliteStore {
         self.write(move |conn| residents::once(conn, &event, |tx| residents::decline_consent(tx, &user))).await
     }
 
+    async fn create_history_code(&self, event: EventKey, user: LineUserId, code_hash: TokenHash, expires: OffsetDateTime) -> Result<Processed<bool>, StoreError> {
+        self.write(move |tx| residents::once(tx, &event, |tx| residents::create_history_code(tx, &user, code_hash, event.received_at, expires))).await
+    }
+
     async fn delete_resident(&self, event: EventKey, user: LineUserId) -> Result<Processed<bool>, StoreError> {
         self.write(move |conn| residents::once(conn, &event, |tx| residents::delete_resident(tx, &user))).await
     }

@@ -152,6 +152,19 @@ pub(super) fn delete_resident(tx: &Connection, user: &LineUserId) -> Result<bool
     Ok(exec(tx, "DELETE FROM residents WHERE line_user_id = ?1", [user.as_str()])? > 0)
 }
 
+pub(super) fn create_history_code(tx: &Connection, user: &LineUserId, code_hash: crate::secrets::TokenHash, now: OffsetDateTime, expires: OffsetDateTime) -> Result<bool, StoreError> {
+    let resident: Option<i64> = row(tx, "SELECT r.id FROM residents r WHERE r.line_user_id = ?1 AND EXISTS (SELECT 1 FROM visits v WHERE v.resident_id = r.id)", [user.as_str()], |r| r.get(0)).optional()?;
+    let Some(resident) = resident else {
+        return Ok(false);
+    };
+    exec(
+        tx,
+        "INSERT INTO history_codes (code_hash, resident_id, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
+        params![code_hash.0.as_slice(), resident, millis(now), millis(expires)],
+    )?;
+    Ok(true)
+}
+
 pub(super) fn purge(tx: &Connection, before: PurgeBefore) -> Result<Purged, StoreError> {
     Ok(Purged {
         visits: exec(tx, "DELETE FROM visits WHERE scanned_at_ms < ?1", [millis(before.visits)])?,
