@@ -236,3 +236,27 @@ async fn a_history_code_imports_the_positive_persons_visits_once_and_leaves_them
     let late = call(&app, "POST", &format!("/api/v1/staff/cases/{other}/history"), &staff.investigator, Some(json!({ "code": expired.grouped() }))).await;
     assert_eq!(late.status(), StatusCode::UNPROCESSABLE_ENTITY, "expired");
 }
+
+#[tokio::test]
+async fn when_retention_ends_a_case_keeps_its_counts_and_loses_its_places_times_and_recipients() {
+    let app = TestApp::new();
+    let staff = staff(&app).await;
+    let hall = place(&app, "県民ホール", "hall").await;
+    for n in 0..3 {
+        resident(&app, &user_id(n + 500), &[(&hall, "18:30")], false);
+    }
+    let case = new_case(&app, &staff.investigator, "2026-TEST-007").await;
+    expose(&app, &staff.investigator, case, &hall, "18:00", "19:00").await;
+    call(&app, "POST", &format!("/api/v1/staff/cases/{case}/approve"), &staff.approver, None).await;
+    assert_eq!((app.count("case_exposures"), app.count("alert_batches")), (1, 1));
+
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(40);
+    let settings = oshirase_server::config::RetentionSettings::default();
+    let purged = oshirase_server::workers::purge::run_once(app.state.store.as_ref(), &settings, later).await.unwrap();
+    assert_eq!(purged.visits, 3);
+    assert_eq!(purged.case_details, 2, "one exposure and one outbox batch");
+    assert_eq!((app.count("case_exposures"), app.count("alert_batches"), app.count("cases")), (0, 0, 1));
+    let kept = json_body(call(&app, "GET", &format!("/api/v1/staff/cases/{case}"), &staff.approver, None).await).await;
+    assert_eq!((kept["recipients"].as_u64(), kept["reference"].as_str()), (Some(3), Some("2026-TEST-007")));
+    assert_eq!(kept["exposures"], json!([]));
+}

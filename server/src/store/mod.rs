@@ -224,6 +224,13 @@ pub struct Purged {
     pub pending_scans: usize,
     /// Webhook event ids.
     pub webhook_events: usize,
+    /// History codes past their expiry.
+    pub history_codes: usize,
+    /// Case exposures (places and times) and outbox batches (who was alerted) older than the
+    /// visits' retention; the case keeps its counts only.
+    pub case_details: usize,
+    /// Ended staff sessions.
+    pub staff_sessions: usize,
 }
 
 /// A paired kiosk.

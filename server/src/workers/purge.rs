@@ -1,5 +1,7 @@
-//! Deletes data whose retention has ended: visits after `retention.visit_days`, waiting
-//! scans once expired, processed webhook ids after `retention.webhook_event_days`.
+//! Deletes data whose retention has ended: visits after `retention.visit_days`, and with them
+//! the places, times and recipients of cases (a case keeps its counts only); waiting scans,
+//! history codes and staff sessions once expired; processed webhook ids after
+//! `retention.webhook_event_days`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +24,15 @@ pub fn cutoffs(settings: &RetentionSettings, now: OffsetDateTime) -> PurgeBefore
 pub async fn run_once(store: &dyn Store, settings: &RetentionSettings, now: OffsetDateTime) -> Result<Purged, StoreError> {
     let purged = store.purge(cutoffs(settings, now)).await?;
     if purged != Purged::default() {
-        tracing::info!(visits = purged.visits, pending_scans = purged.pending_scans, webhook_events = purged.webhook_events, "purged data past its retention");
+        tracing::info!(
+            visits = purged.visits,
+            pending_scans = purged.pending_scans,
+            webhook_events = purged.webhook_events,
+            history_codes = purged.history_codes,
+            case_details = purged.case_details,
+            staff_sessions = purged.staff_sessions,
+            "purged data past its retention"
+        );
     }
     Ok(purged)
 }

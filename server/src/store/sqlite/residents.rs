@@ -170,5 +170,10 @@ pub(super) fn purge(tx: &Connection, before: PurgeBefore) -> Result<Purged, Stor
         visits: exec(tx, "DELETE FROM visits WHERE scanned_at_ms < ?1", [millis(before.visits)])?,
         pending_scans: exec(tx, "DELETE FROM pending_scans WHERE expires_at_ms < ?1", [millis(before.pending_scans)])?,
         webhook_events: exec(tx, "DELETE FROM webhook_events WHERE received_at_ms < ?1", [millis(before.webhook_events)])?,
+        history_codes: exec(tx, "DELETE FROM history_codes WHERE expires_at_ms < ?1", [millis(before.pending_scans)])?,
+        case_details: exec(tx, "DELETE FROM case_exposures WHERE ends_at_ms < ?1", [millis(before.visits)])?
+            + exec(tx, "DELETE FROM alert_batches WHERE created_at_ms < ?1", [millis(before.visits)])?
+            + exec(tx, "UPDATE cases SET excluded_resident_id = NULL WHERE excluded_resident_id IS NOT NULL AND created_at_ms < ?1", [millis(before.visits)])?,
+        staff_sessions: exec(tx, "DELETE FROM staff_sessions WHERE expires_at_ms < ?1", [millis(before.pending_scans)])?,
     })
 }
