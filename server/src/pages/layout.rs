@@ -63,7 +63,7 @@ pub fn page(title: &str, title_en: &str, body: Markup) -> Markup {
                     (body)
                 }
                 footer {
-                    p { a href="/how-it-works" { "サービスのしくみ" } " ・ " a href="/faq" { "よくある質問" } " ・ " a href="/privacy" { "プライバシーポリシー" } " ・ " a href="/venues/new" { "施設の登録" } }
+                    p { a href="/how-it-works" { "サービスのしくみ" } " ・ " a href="/faq" { "よくある質問" } " ・ " a href="/privacy" { "プライバシーポリシー" } " ・ " a href="/notices" { "施設名の公表" } " ・ " a href="/venues/new" { "施設の登録" } }
                     p { "このサービスは、施設・店舗・イベントで陽性の方と同じ時間帯に居合わせた可能性のある方に、LINEでお知らせするためのものです。" }
                     p lang="en" { "This service tells people through LINE when they may have been at the same place, at the same time, as someone who later tested positive." }
                 }

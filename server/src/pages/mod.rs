@@ -9,6 +9,7 @@ pub mod home;
 pub mod info;
 pub mod layout;
 pub mod manage;
+pub mod notices;
 pub mod register;
 pub mod staff;
 

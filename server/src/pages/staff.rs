@@ -52,6 +52,7 @@ pub fn staff_page(title: &str, title_en: &str, user: Option<&StaffUser>, body: M
                             }
                             @if user.roles.has(Role::Admin) {
                                 a href="/staff/kiosks" { "キオスク" }
+                                a href="/staff/notices" { "公表" }
                                 a href="/staff/accounts" { "アカウント" }
                                 a href="/staff/api-tokens" { "APIトークン" }
                                 a href="/staff/audit" { "監査ログ" }
@@ -118,6 +119,7 @@ pub fn home(user: &StaffUser) -> Markup {
                     a href="/staff/kiosks" { "キオスクの稼働状況" small { "最終確認・時計のずれ・バージョン" } }
                     a href="/staff/accounts" { "職員アカウント" small { "発行・無効化・パスワード再発行" } }
                     a href="/staff/api-tokens" { "APIトークン" small { "外部システム連携用" } }
+                    a href="/staff/notices" { "施設名の公表" small { "クラスターのおそれがある場合だけ" } }
                     a href="/staff/audit" { "監査ログ" small { "すべての操作の記録と改ざん検査" } }
                 }
                 a href="/staff/password" { "パスワード変更" small { "自分のパスワード" } }

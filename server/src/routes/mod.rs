@@ -10,7 +10,7 @@
 //! | scanned codes | `checkin.rs` | `/c/{code}`, `/C/{code}`, `/k/{token}`, `/K/{token}` |
 //! | kiosk pairing | `kiosks.rs` | `/api/v1/kiosks/pair`, `/api/v1/manage/…/kiosks…` |
 //! | LINE webhook | `line_webhook.rs` | `/line/webhook` |
-//! | public information | `info.rs` | `/how-it-works`, `/faq`, `/privacy` |
+//! | public information | `info.rs` | `/how-it-works`, `/faq`, `/privacy`, `/notices` |
 //! | staff console and API | `staff/` | `/staff…`, `/api/v1/staff/…` (roles in `staff::ROUTES`) |
 //!
 //! Who may use what: public pages and scanned codes are open; a venue's pages and API need

@@ -211,6 +211,42 @@ pub enum HistoryImport {
     NotOpen,
 }
 
+/// A cluster notice to publish (R18).
+#[derive(Debug, Clone)]
+pub struct NewNotice {
+    /// The place.
+    pub location_id: LocationId,
+    /// From (inclusive).
+    pub from: OffsetDateTime,
+    /// To.
+    pub to: OffsetDateTime,
+    /// What the public is told.
+    pub message: String,
+    /// The admin publishing it.
+    pub published_by: i64,
+}
+
+/// A published (or withdrawn) cluster notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRecord {
+    /// Its id.
+    pub id: i64,
+    /// The place's name.
+    pub venue_name: String,
+    /// The place's address.
+    pub address: String,
+    /// From.
+    pub from: OffsetDateTime,
+    /// To.
+    pub to: OffsetDateTime,
+    /// The message.
+    pub message: String,
+    /// When it was published.
+    pub published_at: OffsetDateTime,
+    /// When it was withdrawn.
+    pub withdrawn_at: Option<OffsetDateTime>,
+}
+
 /// Case storage.
 #[async_trait]
 pub trait CaseStore: Send + Sync {
@@ -266,4 +302,13 @@ pub trait CaseStore: Send + Sync {
 
     /// Resumes a paused case. False if it was not paused.
     async fn resume_case(&self, case_id: i64, now: OffsetDateTime, audit: AuditEvent) -> Result<bool, StoreError>;
+
+    /// Publishes a cluster notice. `None` if the place does not exist.
+    async fn publish_notice(&self, notice: NewNotice, now: OffsetDateTime, audit: AuditEvent) -> Result<Option<i64>, StoreError>;
+
+    /// Withdraws a notice. False if there was no such notice still published.
+    async fn withdraw_notice(&self, notice_id: i64, now: OffsetDateTime, audit: AuditEvent) -> Result<bool, StoreError>;
+
+    /// Notices, newest first; withdrawn ones only if asked for.
+    async fn notices(&self, include_withdrawn: bool) -> Result<Vec<NoticeRecord>, StoreError>;
 }

@@ -132,7 +132,7 @@ fn typed_period(date: &str, from: &str, to: &str) -> Result<StayPeriod, CaseInpu
     StayPeriod::new(starts, ends, OffsetDateTime::now_utc())
 }
 
-fn today_jst() -> String {
+pub fn today_jst() -> String {
     let now = OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC));
     format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day())
 }

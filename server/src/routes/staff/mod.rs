@@ -14,11 +14,13 @@
 //! | the kiosk fleet | `fleet.rs` |
 //! | the audit log (admin) | `audit.rs` |
 //! | cases, exposures, preview, approval, progress | `cases.rs` |
+//! | cluster notices (admin; the public page is `/notices`) | `notices.rs` |
 
 pub mod accounts;
 pub mod audit;
 pub mod cases;
 pub mod fleet;
+pub mod notices;
 pub mod session;
 
 use std::collections::HashMap;
@@ -110,6 +112,9 @@ pub const ROUTES: &[StaffRoute] = &[
     page("POST", "/staff/api-tokens/{id}/revoke", ADMIN),
     page("GET", "/staff/kiosks", ADMIN),
     page("GET", "/staff/audit", ADMIN),
+    page("GET", "/staff/notices", ADMIN),
+    page("POST", "/staff/notices", ADMIN),
+    page("POST", "/staff/notices/{id}/withdraw", ADMIN),
     page("GET", "/staff/cases", CASE_STAFF),
     page("POST", "/staff/cases", INVESTIGATOR),
     page("GET", "/staff/cases/{id}", CASE_STAFF),
@@ -124,6 +129,9 @@ pub const ROUTES: &[StaffRoute] = &[
     api("POST", "/api/v1/staff/accounts", ADMIN),
     api("GET", "/api/v1/staff/kiosks", ADMIN),
     api("GET", "/api/v1/staff/audit/verify", ADMIN),
+    api("GET", "/api/v1/staff/notices", ADMIN),
+    api("POST", "/api/v1/staff/notices", ADMIN),
+    api("POST", "/api/v1/staff/notices/{id}/withdraw", ADMIN),
     api("GET", "/api/v1/staff/places", INVESTIGATOR),
     api("GET", "/api/v1/staff/cases", CASE_STAFF),
     api("POST", "/api/v1/staff/cases", INVESTIGATOR),
@@ -157,6 +165,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/api/v1/staff/accounts", get(accounts::list_json).post(accounts::create_json))
         .route("/api/v1/staff/kiosks", get(fleet::json))
         .route("/api/v1/staff/audit/verify", get(audit::verify_json))
+        .route("/staff/notices", get(notices::page).post(notices::create))
+        .route("/staff/notices/{id}/withdraw", post(notices::withdraw))
+        .route("/api/v1/staff/notices", get(notices::list_json).post(notices::create_json))
+        .route("/api/v1/staff/notices/{id}/withdraw", post(notices::withdraw_json))
         .route("/staff/cases", get(cases::list_page).post(cases::create))
         .route("/staff/cases/{id}", get(cases::case_page))
         .route("/staff/cases/{id}/exposures", post(cases::add_exposure))

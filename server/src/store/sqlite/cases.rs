@@ -20,7 +20,7 @@ use crate::cases::{CaseReference, CaseStatus, StayPeriod};
 use crate::config::MatchingSettings;
 use crate::store::StoreError;
 use crate::store::cases::{
-    Approval, BATCH_SIZE, CasePreview, HistoryImport, CaseRecord, CaseStore, CaseSummary, DueBatch, ExposureRecord, ExposureSource, NewCase, PlaceMatch, SendingProgress,
+    Approval, BATCH_SIZE, CasePreview, HistoryImport, NewNotice, NoticeRecord, CaseRecord, CaseStore, CaseSummary, DueBatch, ExposureRecord, ExposureSource, NewCase, PlaceMatch, SendingProgress,
 };
 
 fn corrupt(what: impl Into<String>) -> StoreError {
@@ -468,6 +468,55 @@ impl CaseStore for SqliteStore {
                 append_audit(tx, now, &audit)?;
             }
             Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn publish_notice(&self, notice: NewNotice, now: OffsetDateTime, audit: AuditEvent) -> Result<Option<i64>, StoreError> {
+        self.write(move |tx| {
+            let place: Option<i64> = tx.prepare_cached("SELECT 1 FROM venues WHERE location_id = ?1")?.query_row([notice.location_id.as_str()], |r| r.get(0)).optional()?;
+            if place.is_none() {
+                return Ok(None);
+            }
+            tx.execute(
+                "INSERT INTO cluster_notices (location_id, period_from_ms, period_to_ms, message, published_by, published_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![notice.location_id.as_str(), millis(notice.from), millis(notice.to), notice.message, notice.published_by, millis(now)],
+            )?;
+            let id = tx.last_insert_rowid();
+            append_audit(tx, now, &AuditEvent { subject: Some(format!("notice:{id}")), ..audit })?;
+            Ok(Some(id))
+        })
+        .await
+    }
+
+    async fn withdraw_notice(&self, notice_id: i64, now: OffsetDateTime, audit: AuditEvent) -> Result<bool, StoreError> {
+        self.write(move |tx| {
+            let changed = tx.execute("UPDATE cluster_notices SET withdrawn_at_ms = ?1 WHERE notice_id = ?2 AND withdrawn_at_ms IS NULL", params![millis(now), notice_id])?;
+            if changed > 0 {
+                append_audit(tx, now, &audit)?;
+            }
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn notices(&self, include_withdrawn: bool) -> Result<Vec<NoticeRecord>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT n.notice_id, v.name, v.address, n.period_from_ms, n.period_to_ms, n.message, n.published_at_ms, n.withdrawn_at_ms
+                 FROM cluster_notices n JOIN venues v ON v.location_id = n.location_id
+                 WHERE ?1 OR n.withdrawn_at_ms IS NULL ORDER BY n.published_at_ms DESC, n.notice_id DESC",
+            )?;
+            let rows = stmt
+                .query_map([include_withdrawn], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?, r.get::<_, String>(5)?, r.get::<_, i64>(6)?, r.get::<_, Option<i64>>(7)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(id, venue_name, address, from, to, message, published, withdrawn)| {
+                    Ok(NoticeRecord { id, venue_name, address, from: from_millis(from)?, to: from_millis(to)?, message, published_at: from_millis(published)?, withdrawn_at: withdrawn.map(from_millis).transpose()? })
+                })
+                .collect()
         })
         .await
     }
