@@ -260,3 +260,22 @@ async fn when_retention_ends_a_case_keeps_its_counts_and_loses_its_places_times_
     assert_eq!((kept["recipients"].as_u64(), kept["reference"].as_str()), (Some(3), Some("2026-TEST-007")));
     assert_eq!(kept["exposures"], json!([]));
 }
+
+#[tokio::test]
+async fn the_case_statistics_csv_neutralises_formulas_and_is_audited() {
+    let app = TestApp::new();
+    let staff = staff(&app).await;
+    new_case(&app, &staff.investigator, "-2-3").await;
+    new_case(&app, &staff.investigator, "2026-TEST-008").await;
+    let response = call(&app, "GET", "/api/v1/staff/reports/cases.csv", &staff.approver, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    let csv = support::text(response).await;
+    assert!(csv.starts_with('\u{feff}'), "a BOM, so spreadsheets read UTF-8");
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines.iter().any(|l| l.starts_with("'-2-3,")), "the formula-like reference is neutralised: {lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("2026-TEST-008,調査中,")));
+    let exports: i64 = rusqlite::Connection::open(&app.db).unwrap().query_row("SELECT count(*) FROM audit_log WHERE action = 'export.cases_csv'", [], |r| r.get(0)).unwrap();
+    assert_eq!(exports, 1);
+}

@@ -34,6 +34,7 @@ pub fn list(user: &StaffUser, cases: &[CaseSummary], error: Option<&str>) -> Mar
                     button type="submit" { "事例を作成" }
                 }
             }
+            p { a href="/staff/reports/cases.csv" { "事例の集計をCSVでダウンロード" } }
             table {
                 thead { tr { th { "管理番号" } th { "状態" } th { "作成" } th.num { "場所と時間" } th.num { "通知対象" } } }
                 tbody {

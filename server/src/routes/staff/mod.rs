@@ -15,12 +15,14 @@
 //! | the audit log (admin) | `audit.rs` |
 //! | cases, exposures, preview, approval, progress | `cases.rs` |
 //! | cluster notices (admin; the public page is `/notices`) | `notices.rs` |
+//! | CSV exports (formula-safe) | `reports.rs` |
 
 pub mod accounts;
 pub mod audit;
 pub mod cases;
 pub mod fleet;
 pub mod notices;
+pub mod reports;
 pub mod session;
 
 use std::collections::HashMap;
@@ -112,6 +114,7 @@ pub const ROUTES: &[StaffRoute] = &[
     page("POST", "/staff/api-tokens/{id}/revoke", ADMIN),
     page("GET", "/staff/kiosks", ADMIN),
     page("GET", "/staff/audit", ADMIN),
+    page("GET", "/staff/reports/cases.csv", AnyStaff),
     page("GET", "/staff/notices", ADMIN),
     page("POST", "/staff/notices", ADMIN),
     page("POST", "/staff/notices/{id}/withdraw", ADMIN),
@@ -129,6 +132,7 @@ pub const ROUTES: &[StaffRoute] = &[
     api("POST", "/api/v1/staff/accounts", ADMIN),
     api("GET", "/api/v1/staff/kiosks", ADMIN),
     api("GET", "/api/v1/staff/audit/verify", ADMIN),
+    api("GET", "/api/v1/staff/reports/cases.csv", AnyStaff),
     api("GET", "/api/v1/staff/notices", ADMIN),
     api("POST", "/api/v1/staff/notices", ADMIN),
     api("POST", "/api/v1/staff/notices/{id}/withdraw", ADMIN),
@@ -165,6 +169,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/api/v1/staff/accounts", get(accounts::list_json).post(accounts::create_json))
         .route("/api/v1/staff/kiosks", get(fleet::json))
         .route("/api/v1/staff/audit/verify", get(audit::verify_json))
+        .route("/staff/reports/cases.csv", get(reports::cases_page))
+        .route("/api/v1/staff/reports/cases.csv", get(reports::cases_api))
         .route("/staff/notices", get(notices::page).post(notices::create))
         .route("/staff/notices/{id}/withdraw", post(notices::withdraw))
         .route("/api/v1/staff/notices", get(notices::list_json).post(notices::create_json))
