@@ -67,10 +67,11 @@ impl Application {
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let purge = tokio::spawn(crate::workers::purge::run(Arc::clone(&self.state.store), self.state.retention.clone()));
         let watchdog = tokio::spawn(crate::workers::watchdog::run(Arc::clone(&self.state.store)));
-        let sender = self.state.line_channel.as_ref().map(|channel| {
-            let alert = crate::workers::alerts::Alert { template: crate::cases::template::AlertTemplate::default_template(), contact: self.state.alerts.contact.clone() };
-            tokio::spawn(crate::workers::alerts::run(Arc::clone(&self.state.store), channel.client.clone(), alert, self.state.alerts.requests_per_second))
-        });
+        let sender = self
+            .state
+            .line_channel
+            .as_ref()
+            .map(|channel| tokio::spawn(crate::workers::alerts::run(Arc::clone(&self.state.store), channel.client.clone(), self.state.alerts.requests_per_second)));
         crate::workers::watchdog::ready();
         let served = axum::serve(self.listener, app(self.state).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await.context("serving HTTP");
         purge.abort();

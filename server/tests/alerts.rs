@@ -18,7 +18,7 @@ use oshirase_server::config::PublicBaseUrl;
 use oshirase_server::line::client::{LineClient, RetryPolicy};
 use oshirase_server::line::messages::Message;
 use oshirase_server::staff::Role;
-use oshirase_server::workers::alerts::{Alert, Outcome, send_one};
+use oshirase_server::workers::alerts::{Outcome, send_one};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use support::{TestApp, add_staff, add_token, json_body};
@@ -51,7 +51,13 @@ async fn api(app: &TestApp, method: &str, path: &str, token: &str, body: Option<
 /// `residents` sandbox residents who were at a museum on 2026-11-20 at 14:00, a case for
 /// 14:00–15:00 there, approved.
 async fn approved_world(residents: usize) -> World {
-    let app = TestApp::new();
+    approved_world_with(residents, None).await
+}
+
+/// The same, with the admin's template saved through the API before approval.
+async fn approved_world_with(residents: usize, template: Option<&str>) -> World {
+    let mut app = TestApp::new();
+    app.state.alerts.contact = CONTACT.to_owned();
     let line = Sandbox::start(SandboxConfig::new("alerts-channel-secret", TOKEN)).await.unwrap();
     let client = LineClient::new(PublicBaseUrl::parse(&line.base_url()).unwrap(), SecretString::from(TOKEN), Duration::from_secs(5), RetryPolicy { attempts: 2, first_backoff: Duration::from_millis(10) }).unwrap();
     let body = json!({ "business_type": "museum", "daily_visitors": 100, "name": "県立近代美術館", "postal_code": "330-0061",
@@ -70,6 +76,11 @@ async fn approved_world(residents: usize) -> World {
     let investigator = add_staff(&app, "investigator", &[Role::Investigator]).await;
     let approver = add_staff(&app, "approver", &[Role::Approver]).await;
     let (i, a) = (add_token(&app, investigator, Role::Investigator, None).await, add_token(&app, approver, Role::Approver, None).await);
+    if let Some(template) = template {
+        let admin = add_staff(&app, "admin", &[Role::Admin]).await;
+        let token = add_token(&app, admin, Role::Admin, None).await;
+        api(&app, "PUT", "/api/v1/staff/template", &token, Some(json!({ "template": template, "contact": "浦和保健所 048-000-1111" }))).await;
+    }
     let case = api(&app, "POST", "/api/v1/staff/cases", &i, Some(json!({ "reference": "2026-ALERT-1" }))).await["id"].as_i64().unwrap();
     let at = |t: &str| parse_jst("2026-11-20", t).unwrap().format(&time::format_description::well_known::Rfc3339).unwrap();
     api(&app, "POST", &format!("/api/v1/staff/cases/{case}/exposures"), &i, Some(json!({ "location_id": location, "starts_at": at("14:00"), "ends_at": at("15:00") }))).await;
@@ -77,15 +88,11 @@ async fn approved_world(residents: usize) -> World {
     World { app, line, client, users, case }
 }
 
-fn alert() -> Alert {
-    Alert { template: AlertTemplate::default_template(), contact: CONTACT.to_owned() }
-}
-
 /// Runs the sender until nothing is due at `now`.
 async fn drain(w: &World, now: time::OffsetDateTime) -> Vec<Outcome> {
     let mut outcomes = Vec::new();
     loop {
-        let outcome = send_one(w.app.state.store.as_ref(), &w.client, &alert(), now).await.unwrap();
+        let outcome = send_one(w.app.state.store.as_ref(), &w.client, now).await.unwrap();
         if outcome == Outcome::Idle {
             return outcomes;
         }
@@ -171,4 +178,24 @@ async fn an_exhausted_monthly_quota_pauses_the_case_until_it_is_resumed() {
     assert_eq!(drain(&w, time::OffsetDateTime::now_utc()).await, vec![Outcome::Sent { recipients: 200 }]);
     assert!(w.users.iter().all(|u| inbox_texts(&w, u).len() == 1));
     assert_eq!(status(&w).await, json!({ "status": "sent", "sent": 700 }));
+}
+
+#[tokio::test]
+async fn the_admins_template_is_fixed_on_the_case_at_approval_and_cannot_name_the_case() {
+    let w = approved_world_with(2, Some("【お知らせ】診断ではありません。ご相談は {contact} へ。")).await;
+    let admin = add_staff(&w.app, "admin2", &[Role::Admin]).await;
+    let token = add_token(&w.app, admin, Role::Admin, None).await;
+    // Changed after approval: the case keeps the text it was approved with.
+    api(&w.app, "PUT", "/api/v1/staff/template", &token, Some(json!({ "template": "別の文面 {contact}", "contact": "別の窓口" }))).await;
+    drain(&w, time::OffsetDateTime::now_utc()).await;
+    for user in &w.users {
+        assert_eq!(inbox_texts(&w, user), vec!["【お知らせ】診断ではありません。ご相談は 浦和保健所 048-000-1111 へ。".to_owned()]);
+    }
+    for bad in ["{venue} で {date} に", "窓口がない文面"] {
+        let refused = w.app.send(
+            Request::put("/api/v1/staff/template").header(header::AUTHORIZATION, format!("Bearer {token}")).header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(json!({ "template": bad, "contact": "x" }).to_string())).unwrap(),
+        ).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
 }

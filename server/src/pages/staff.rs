@@ -53,6 +53,7 @@ pub fn staff_page(title: &str, title_en: &str, user: Option<&StaffUser>, body: M
                             @if user.roles.has(Role::Admin) {
                                 a href="/staff/kiosks" { "キオスク" }
                                 a href="/staff/notices" { "公表" }
+                                a href="/staff/template" { "通知文" }
                                 a href="/staff/accounts" { "アカウント" }
                                 a href="/staff/api-tokens" { "APIトークン" }
                                 a href="/staff/audit" { "監査ログ" }
@@ -120,6 +121,7 @@ pub fn home(user: &StaffUser) -> Markup {
                     a href="/staff/accounts" { "職員アカウント" small { "発行・無効化・パスワード再発行" } }
                     a href="/staff/api-tokens" { "APIトークン" small { "外部システム連携用" } }
                     a href="/staff/notices" { "施設名の公表" small { "クラスターのおそれがある場合だけ" } }
+                    a href="/staff/template" { "通知文と相談窓口" small { "日時・場所は入れられません" } }
                     a href="/staff/audit" { "監査ログ" small { "すべての操作の記録と改ざん検査" } }
                 }
                 a href="/staff/password" { "パスワード変更" small { "自分のパスワード" } }
@@ -377,6 +379,32 @@ pub fn audit(user: &StaffUser, verdict: &Result<crate::audit::ChainHead, crate::
                         }
                     }
                 }
+            }
+        },
+    )
+}
+
+/// The alert's template and contact (admin), with the alert as residents will read it.
+pub fn template(user: &StaffUser, template: &str, contact: &str, error: Option<&str>) -> Markup {
+    let rendered = crate::cases::template::AlertTemplate::parse(template).map(|t| t.render(contact)).ok();
+    staff_page(
+        "通知文と相談窓口",
+        "Alert text and contact",
+        Some(user),
+        html! {
+            p { "通知文には日時・場所・施設名を入れることはできません。差し込めるのは相談窓口 " code { "{contact}" } " だけです。変更は、この後に承認される事例から使われます。" }
+            @if let Some(error) = error { div.summary role="alert" { p { (error) } } }
+            form.card method="post" action="/staff/template" {
+                (csrf_field(user))
+                label for="template" { "通知文" span.en lang="en" { "Alert text" } }
+                textarea #template name="template" rows="10" required { (template) }
+                label for="contact" { "相談窓口" span.en lang="en" { "Consultation contact" } }
+                input #contact type="text" name="contact" value=(contact) required;
+                button type="submit" { "保存する" }
+            }
+            @if let Some(text) = rendered {
+                h2 { "住民に届く文面" span.en lang="en" { "What residents receive" } }
+                pre.card #rendered { (text) }
             }
         },
     )

@@ -193,6 +193,8 @@ pub struct DueBatch {
     pub retry_key: String,
     /// Its recipients (≤ 500).
     pub recipients: Vec<LineUserId>,
+    /// The alert's text, fixed when the case was approved.
+    pub text: String,
     /// Attempts so far.
     pub attempts: u32,
 }
@@ -278,8 +280,15 @@ pub trait CaseStore: Send + Sync {
     /// Who would be alerted, as counts.
     async fn preview_case(&self, case_id: i64, rules: MatchingSettings) -> Result<CasePreview, StoreError>;
 
-    /// Approves an open case: fixes the recipients and writes the outbox in one transaction.
-    async fn approve_case(&self, case_id: i64, approver: i64, require_second: bool, rules: MatchingSettings, now: OffsetDateTime, audit: AuditEvent) -> Result<Approval, StoreError>;
+    /// Approves an open case: fixes the recipients and the alert's text and writes the outbox
+    /// in one transaction.
+    async fn approve_case(&self, case_id: i64, approver: i64, require_second: bool, rules: MatchingSettings, alert_text: String, now: OffsetDateTime, audit: AuditEvent) -> Result<Approval, StoreError>;
+
+    /// The admin's alert template and contact, if one was saved.
+    async fn alert_template(&self) -> Result<Option<(String, String)>, StoreError>;
+
+    /// Saves the alert template (checked by the caller) and the contact.
+    async fn set_alert_template(&self, template: String, contact: String, by: i64, now: OffsetDateTime, audit: AuditEvent) -> Result<(), StoreError>;
 
     /// Closes an open case without an alert. False if it was not open.
     async fn close_case(&self, case_id: i64, now: OffsetDateTime, audit: AuditEvent) -> Result<bool, StoreError>;

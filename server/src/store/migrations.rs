@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0007_cases", include_str!("migrations/0007_cases.sql")),
     ("0008_history_codes", include_str!("migrations/0008_history_codes.sql")),
     ("0009_cluster_notices", include_str!("migrations/0009_cluster_notices.sql")),
+    ("0010_alert_template", include_str!("migrations/0010_alert_template.sql")),
 ];
 
 /// Applies the migrations the database does not have yet. Returns the resulting version.

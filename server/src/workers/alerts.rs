@@ -20,7 +20,6 @@ use oshirase_common::LineUserId;
 use time::OffsetDateTime;
 
 use crate::audit::{Actor, AuditEvent};
-use crate::cases::template::AlertTemplate;
 use crate::line::client::{LineClient, LineError};
 use crate::line::messages::Message;
 use crate::store::{Store, StoreError};
@@ -43,27 +42,18 @@ pub enum Outcome {
     Failed,
 }
 
-/// The alert as it is sent: the template with the contact, nothing else.
-#[derive(Debug, Clone)]
-pub struct Alert {
-    /// The checked template.
-    pub template: AlertTemplate,
-    /// The consultation contact.
-    pub contact: String,
-}
-
 /// The delay before retrying a batch tried `attempts` times: 1 s, doubling, at most 256 s.
 pub fn backoff(attempts: u32) -> time::Duration {
     let seconds = 2i64.saturating_pow(attempts.min(8)).min(300);
     time::Duration::seconds(seconds)
 }
 
-/// Sends the next due batch, if any.
-pub async fn send_one(store: &dyn Store, line: &LineClient, alert: &Alert, now: OffsetDateTime) -> Result<Outcome, StoreError> {
+/// Sends the next due batch, if any, with the alert text fixed on its case at approval.
+pub async fn send_one(store: &dyn Store, line: &LineClient, now: OffsetDateTime) -> Result<Outcome, StoreError> {
     let Some(batch) = store.next_due_batch(now).await? else {
         return Ok(Outcome::Idle);
     };
-    let message = Message::Text(alert.template.render(&alert.contact));
+    let message = Message::Text(batch.text.clone());
     let recipients: &[LineUserId] = &batch.recipients;
     match line.multicast(recipients, std::slice::from_ref(&message), &batch.retry_key).await {
         Ok(_) => {
@@ -97,13 +87,13 @@ pub async fn send_one(store: &dyn Store, line: &LineClient, alert: &Alert, now: 
 
 /// Sends forever: at most `requests_per_second` multicasts a second; when nothing is due,
 /// looks again every half second.
-pub async fn run(store: Arc<dyn Store>, line: LineClient, alert: Alert, requests_per_second: u32) {
+pub async fn run(store: Arc<dyn Store>, line: LineClient, requests_per_second: u32) {
     let pace = Duration::from_secs_f64(1.0 / f64::from(requests_per_second.max(1)));
     let mut next = tokio::time::Instant::now();
     loop {
         tokio::time::sleep_until(next).await;
         next = tokio::time::Instant::now() + pace;
-        match send_one(store.as_ref(), &line, &alert, OffsetDateTime::now_utc()).await {
+        match send_one(store.as_ref(), &line, OffsetDateTime::now_utc()).await {
             Ok(Outcome::Idle) => next = tokio::time::Instant::now() + Duration::from_millis(500),
             Ok(_) => {}
             Err(e) => {

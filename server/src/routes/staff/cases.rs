@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use super::{FormFields, StaffUser, urlencode};
 use crate::audit::AuditEvent;
+use crate::cases::template::AlertTemplate;
 use crate::cases::{CaseInputError, CaseReference, StayPeriod, parse_jst};
 use crate::pages::cases::{self as pages, CaseView};
 use crate::routes::error::{ApiError, PageError};
@@ -111,9 +112,20 @@ fn may_approve(state: &AppState, user: &StaffUser, case: &CaseRecord) -> bool {
     user.roles.has(Role::Approver) && !(state.alerts.require_second_approver && case.created_by_id == user.staff_id)
 }
 
+/// The alert as residents will read it: the admin's template (or the default) with the
+/// contact, and nothing else — the template cannot reach the case.
+pub async fn alert_text(state: &AppState) -> Result<String, StoreError> {
+    let (template, contact) = match state.store.alert_template().await? {
+        Some((template, contact)) => (AlertTemplate::parse(&template).unwrap_or_else(|_| AlertTemplate::default_template()), contact),
+        None => (AlertTemplate::default_template(), state.alerts.contact.clone()),
+    };
+    Ok(template.render(&contact))
+}
+
 async fn approve_case(state: &AppState, user: &StaffUser, case_id: i64) -> Result<Approval, Refusal> {
     let audit = AuditEvent::new(user.actor.clone(), "case.approved").about(format!("case:{case_id}"));
-    let approval = state.store.approve_case(case_id, user.staff_id, state.alerts.require_second_approver, state.matching.clone(), OffsetDateTime::now_utc(), audit).await?;
+    let text = alert_text(state).await?;
+    let approval = state.store.approve_case(case_id, user.staff_id, state.alerts.require_second_approver, state.matching.clone(), text, OffsetDateTime::now_utc(), audit).await?;
     match approval {
         Approval::Approved { .. } => Ok(approval),
         Approval::NotOpen => Err(CaseInputError::NotOpen.into()),

@@ -16,6 +16,7 @@
 //! | cases, exposures, preview, approval, progress | `cases.rs` |
 //! | cluster notices (admin; the public page is `/notices`) | `notices.rs` |
 //! | CSV exports (formula-safe) | `reports.rs` |
+//! | the alert's template and contact (admin) | `template.rs` |
 
 pub mod accounts;
 pub mod audit;
@@ -23,6 +24,7 @@ pub mod cases;
 pub mod fleet;
 pub mod notices;
 pub mod reports;
+pub mod template;
 pub mod session;
 
 use std::collections::HashMap;
@@ -115,6 +117,8 @@ pub const ROUTES: &[StaffRoute] = &[
     page("GET", "/staff/kiosks", ADMIN),
     page("GET", "/staff/audit", ADMIN),
     page("GET", "/staff/reports/cases.csv", AnyStaff),
+    page("GET", "/staff/template", ADMIN),
+    page("POST", "/staff/template", ADMIN),
     page("GET", "/staff/notices", ADMIN),
     page("POST", "/staff/notices", ADMIN),
     page("POST", "/staff/notices/{id}/withdraw", ADMIN),
@@ -133,6 +137,8 @@ pub const ROUTES: &[StaffRoute] = &[
     api("GET", "/api/v1/staff/kiosks", ADMIN),
     api("GET", "/api/v1/staff/audit/verify", ADMIN),
     api("GET", "/api/v1/staff/reports/cases.csv", AnyStaff),
+    api("GET", "/api/v1/staff/template", ADMIN),
+    api("PUT", "/api/v1/staff/template", ADMIN),
     api("GET", "/api/v1/staff/notices", ADMIN),
     api("POST", "/api/v1/staff/notices", ADMIN),
     api("POST", "/api/v1/staff/notices/{id}/withdraw", ADMIN),
@@ -170,6 +176,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/api/v1/staff/kiosks", get(fleet::json))
         .route("/api/v1/staff/audit/verify", get(audit::verify_json))
         .route("/staff/reports/cases.csv", get(reports::cases_page))
+        .route("/staff/template", get(template::page).post(template::update))
+        .route("/api/v1/staff/template", get(template::get_json).put(template::put_json))
         .route("/api/v1/staff/reports/cases.csv", get(reports::cases_api))
         .route("/staff/notices", get(notices::page).post(notices::create))
         .route("/staff/notices/{id}/withdraw", post(notices::withdraw))

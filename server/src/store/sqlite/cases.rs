@@ -341,7 +341,23 @@ impl CaseStore for SqliteStore {
         .await
     }
 
-    async fn approve_case(&self, case_id: i64, approver: i64, require_second: bool, rules: MatchingSettings, now: OffsetDateTime, audit: AuditEvent) -> Result<Approval, StoreError> {
+    async fn alert_template(&self) -> Result<Option<(String, String)>, StoreError> {
+        self.read(|conn| Ok(conn.prepare_cached("SELECT template, contact FROM alert_template WHERE id = 1")?.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional()?)).await
+    }
+
+    async fn set_alert_template(&self, template: String, contact: String, by: i64, now: OffsetDateTime, audit: AuditEvent) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO alert_template (id, template, contact, updated_by, updated_at_ms) VALUES (1, ?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET template = excluded.template, contact = excluded.contact, updated_by = excluded.updated_by, updated_at_ms = excluded.updated_at_ms",
+                params![template, contact, by, millis(now)],
+            )?;
+            append_audit(tx, now, &audit)
+        })
+        .await
+    }
+
+    async fn approve_case(&self, case_id: i64, approver: i64, require_second: bool, rules: MatchingSettings, alert_text: String, now: OffsetDateTime, audit: AuditEvent) -> Result<Approval, StoreError> {
         self.write(move |tx| {
             let found: Option<(String, i64)> = tx.prepare_cached("SELECT status, created_by FROM cases WHERE case_id = ?1")?.query_row([case_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
             let Some((status, creator)) = found else {
@@ -369,8 +385,8 @@ impl CaseStore for SqliteStore {
             }
             let recipients = count(users.len());
             tx.execute(
-                "UPDATE cases SET status = 'sending', approved_by = ?1, approved_at_ms = ?2, recipients = ?3, blocked = ?4 WHERE case_id = ?5",
-                params![approver, millis(now), recipients, blocked, case_id],
+                "UPDATE cases SET status = 'sending', approved_by = ?1, approved_at_ms = ?2, recipients = ?3, blocked = ?4, alert_text = ?5 WHERE case_id = ?6",
+                params![approver, millis(now), recipients, blocked, alert_text, case_id],
             )?;
             let audit = audit.with(serde_json::json!({ "recipients": recipients, "blocked": blocked, "batches": batches }));
             append_audit(tx, now, &audit)?;
@@ -392,19 +408,20 @@ impl CaseStore for SqliteStore {
 
     async fn next_due_batch(&self, now: OffsetDateTime) -> Result<Option<DueBatch>, StoreError> {
         self.read(move |conn| {
-            let found: Option<(i64, i64, String, String, i64)> = conn
+            let found: Option<(i64, i64, String, String, i64, Option<String>)> = conn
                 .prepare_cached(
-                    "SELECT b.batch_id, b.case_id, b.retry_key, b.recipients, b.attempts FROM alert_batches b JOIN cases c ON c.case_id = b.case_id
+                    "SELECT b.batch_id, b.case_id, b.retry_key, b.recipients, b.attempts, c.alert_text FROM alert_batches b JOIN cases c ON c.case_id = b.case_id
                      WHERE b.status = 'pending' AND b.next_attempt_at_ms <= ?1 AND c.status = 'sending' ORDER BY b.next_attempt_at_ms, b.batch_id LIMIT 1",
                 )?
-                .query_row([millis(now)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                .query_row([millis(now)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
                 .optional()?;
-            let Some((id, case_id, retry_key, recipients, attempts)) = found else {
+            let Some((id, case_id, retry_key, recipients, attempts, text)) = found else {
                 return Ok(None);
             };
             let ids: Vec<String> = serde_json::from_str(&recipients).map_err(|e| corrupt(format!("batch {id}: {e}")))?;
             let recipients = ids.iter().map(|u| LineUserId::parse(u).map_err(|_| corrupt(format!("batch {id}: user id")))).collect::<Result<_, _>>()?;
-            Ok(Some(DueBatch { id, case_id, retry_key, recipients, attempts: u32::try_from(attempts).unwrap_or(u32::MAX) }))
+            let text = text.ok_or_else(|| corrupt(format!("case {case_id}: approved without an alert text")))?;
+            Ok(Some(DueBatch { id, case_id, retry_key, recipients, text, attempts: u32::try_from(attempts).unwrap_or(u32::MAX) }))
         })
         .await
     }
