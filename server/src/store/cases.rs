@@ -162,6 +162,19 @@ pub struct CasePreview {
     pub blocked: u32,
 }
 
+/// An approval to record.
+#[derive(Debug, Clone)]
+pub struct ApprovalRequest {
+    /// The approving staff member.
+    pub approver: i64,
+    /// Whether the creator is refused as approver.
+    pub require_second: bool,
+    /// The matching rules that fix the recipients.
+    pub rules: MatchingSettings,
+    /// The alert as residents will read it.
+    pub alert_text: String,
+}
+
 /// What an approval came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Approval {
@@ -282,7 +295,7 @@ pub trait CaseStore: Send + Sync {
 
     /// Approves an open case: fixes the recipients and the alert's text and writes the outbox
     /// in one transaction.
-    async fn approve_case(&self, case_id: i64, approver: i64, require_second: bool, rules: MatchingSettings, alert_text: String, now: OffsetDateTime, audit: AuditEvent) -> Result<Approval, StoreError>;
+    async fn approve_case(&self, case_id: i64, approval: ApprovalRequest, now: OffsetDateTime, audit: AuditEvent) -> Result<Approval, StoreError>;
 
     /// The admin's alert template and contact, if one was saved.
     async fn alert_template(&self) -> Result<Option<(String, String)>, StoreError>;

@@ -21,7 +21,7 @@ use crate::routes::extract::ApiJson;
 use crate::routes::{AppState, no_store, timestamp};
 use crate::staff::Role;
 use crate::store::StoreError;
-use crate::store::cases::{Approval, CasePreview, CaseRecord, ExposureSource, HistoryImport, NewCase};
+use crate::store::cases::{Approval, ApprovalRequest, CasePreview, CaseRecord, ExposureSource, HistoryImport, NewCase};
 
 /// Places the search shows at most.
 const SEARCH_LIMIT: u32 = 50;
@@ -125,7 +125,8 @@ pub async fn alert_text(state: &AppState) -> Result<String, StoreError> {
 async fn approve_case(state: &AppState, user: &StaffUser, case_id: i64) -> Result<Approval, Refusal> {
     let audit = AuditEvent::new(user.actor.clone(), "case.approved").about(format!("case:{case_id}"));
     let text = alert_text(state).await?;
-    let approval = state.store.approve_case(case_id, user.staff_id, state.alerts.require_second_approver, state.matching.clone(), text, OffsetDateTime::now_utc(), audit).await?;
+    let request = ApprovalRequest { approver: user.staff_id, require_second: state.alerts.require_second_approver, rules: state.matching.clone(), alert_text: text };
+    let approval = state.store.approve_case(case_id, request, OffsetDateTime::now_utc(), audit).await?;
     match approval {
         Approval::Approved { .. } => Ok(approval),
         Approval::NotOpen => Err(CaseInputError::NotOpen.into()),

@@ -20,7 +20,7 @@ use crate::cases::{CaseReference, CaseStatus, StayPeriod};
 use crate::config::MatchingSettings;
 use crate::store::StoreError;
 use crate::store::cases::{
-    Approval, BATCH_SIZE, CasePreview, HistoryImport, NewNotice, NoticeRecord, CaseRecord, CaseStore, CaseSummary, DueBatch, ExposureRecord, ExposureSource, NewCase, PlaceMatch, SendingProgress,
+    Approval, ApprovalRequest, BATCH_SIZE, CasePreview, HistoryImport, NewNotice, NoticeRecord, CaseRecord, CaseStore, CaseSummary, DueBatch, ExposureRecord, ExposureSource, NewCase, PlaceMatch, SendingProgress,
 };
 
 fn corrupt(what: impl Into<String>) -> StoreError {
@@ -357,8 +357,9 @@ impl CaseStore for SqliteStore {
         .await
     }
 
-    async fn approve_case(&self, case_id: i64, approver: i64, require_second: bool, rules: MatchingSettings, alert_text: String, now: OffsetDateTime, audit: AuditEvent) -> Result<Approval, StoreError> {
+    async fn approve_case(&self, case_id: i64, request: ApprovalRequest, now: OffsetDateTime, audit: AuditEvent) -> Result<Approval, StoreError> {
         self.write(move |tx| {
+            let ApprovalRequest { approver, require_second, rules, alert_text } = request;
             let found: Option<(String, i64)> = tx.prepare_cached("SELECT status, created_by FROM cases WHERE case_id = ?1")?.query_row([case_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
             let Some((status, creator)) = found else {
                 return Ok(Approval::NotOpen);
