@@ -106,6 +106,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/staff/cases/{id}/approve", "approver"),
     ("POST", "/staff/cases/{id}/close", "investigator"),
     ("POST", "/staff/cases/{id}/resume", "approver"),
+    ("GET", "/api/v1/staff/openapi.json", "anyone"),
     ("GET", "/api/v1/staff/me", "staff"),
     ("GET", "/api/v1/staff/accounts", "admin"),
     ("POST", "/api/v1/staff/accounts", "admin"),

@@ -131,6 +131,7 @@ pub const ROUTES: &[StaffRoute] = &[
     page("POST", "/staff/cases/{id}/approve", APPROVER),
     page("POST", "/staff/cases/{id}/close", INVESTIGATOR),
     page("POST", "/staff/cases/{id}/resume", APPROVER),
+    api("GET", "/api/v1/staff/openapi.json", Anyone),
     api("GET", "/api/v1/staff/me", AnyStaff),
     api("GET", "/api/v1/staff/accounts", ADMIN),
     api("POST", "/api/v1/staff/accounts", ADMIN),
@@ -171,6 +172,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/staff/api-tokens/{id}/revoke", post(accounts::revoke_token))
         .route("/staff/kiosks", get(fleet::page))
         .route("/staff/audit", get(audit::page))
+        .route("/api/v1/staff/openapi.json", get(openapi))
         .route("/api/v1/staff/me", get(session::me))
         .route("/api/v1/staff/accounts", get(accounts::list_json).post(accounts::create_json))
         .route("/api/v1/staff/kiosks", get(fleet::json))
@@ -202,6 +204,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/api/v1/staff/cases/{id}/close", post(cases::close_json))
         .route("/api/v1/staff/cases/{id}/resume", post(cases::resume_json))
         .route_layer(axum::middleware::from_fn_with_state(state, guard))
+}
+
+/// The staff API's OpenAPI description (`server/data/openapi.json`; a test keeps it in step
+/// with [`ROUTES`]).
+pub const OPENAPI: &str = include_str!("../../../data/openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 /// The signed-in staff member (or API token) a handler acts for.
