@@ -63,6 +63,9 @@ pub fn render_png(display: &DisplayState, fonts: &Fonts) -> Vec<u8> {
 struct PreviewState {
     shared: Shared,
     fonts: Arc<Fonts>,
+    /// One render at a time: browsers polling the preview cannot pile up render threads (and
+    /// glibc's per-thread memory pools) on a small Pi.
+    rendering: Arc<tokio::sync::Semaphore>,
 }
 
 /// `GET /` (a page that reloads the frame), `GET /screen.png` and `GET /state` (which screen,
@@ -72,7 +75,7 @@ pub fn router(shared: Shared, fonts: Arc<Fonts>) -> Router {
         .route("/", get(page))
         .route("/screen.png", get(png))
         .route("/state", get(state_json))
-        .with_state(PreviewState { shared, fonts })
+        .with_state(PreviewState { shared, fonts, rendering: Arc::new(tokio::sync::Semaphore::new(1)) })
 }
 
 /// The name of a display state: `code`, `unpaired`, `clock_untrusted` or `disabled`.
@@ -102,6 +105,9 @@ async fn page() -> Html<&'static str> {
 }
 
 async fn png(State(state): State<PreviewState>) -> Response {
+    let Ok(_permit) = state.rendering.acquire().await else {
+        return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
     let display = state.shared.lock().unwrap_or_else(PoisonError::into_inner).clone();
     let fonts = Arc::clone(&state.fonts);
     let bytes = tokio::task::spawn_blocking(move || render_png(&display, &fonts)).await.unwrap_or_default();
