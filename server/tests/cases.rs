@@ -279,3 +279,24 @@ async fn the_case_statistics_csv_neutralises_formulas_and_is_audited() {
     let exports: i64 = rusqlite::Connection::open(&app.db).unwrap().query_row("SELECT count(*) FROM audit_log WHERE action = 'export.cases_csv'", [], |r| r.get(0)).unwrap();
     assert_eq!(exports, 1);
 }
+
+#[tokio::test]
+async fn a_resident_who_deletes_their_data_after_approval_is_taken_out_of_the_unsent_outbox() {
+    use oshirase_server::store::EventKey;
+    let app = TestApp::new();
+    let staff = staff(&app).await;
+    let hall = place(&app, "県民ホール", "hall").await;
+    for n in 0..3 {
+        resident(&app, &user_id(n + 700), &[(&hall, "18:30")], false);
+    }
+    let case = new_case(&app, &staff.investigator, "2026-TEST-009").await;
+    expose(&app, &staff.investigator, case, &hall, "18:00", "19:00").await;
+    call(&app, "POST", &format!("/api/v1/staff/cases/{case}/approve"), &staff.approver, None).await;
+    let event = EventKey { id: "01DELETE000000000000000000".into(), received_at: time::OffsetDateTime::now_utc() };
+    app.state.store.delete_resident(event, oshirase_common::LineUserId::parse(&user_id(701)).unwrap()).await.unwrap();
+    let due = app.state.store.next_due_batch(time::OffsetDateTime::now_utc()).await.unwrap().unwrap();
+    let left: Vec<String> = due.recipients.iter().map(|u| u.as_str().to_owned()).collect();
+    assert_eq!(left, vec![user_id(700), user_id(702)]);
+    let case = json_body(call(&app, "GET", &format!("/api/v1/staff/cases/{case}"), &staff.approver, None).await).await;
+    assert_eq!(case["recipients"], 2);
+}

@@ -134,6 +134,29 @@ fn progress(conn: &Connection, case_id: i64) -> Result<SendingProgress, StoreErr
     Ok(SendingProgress { batches: n(batches), sent_batches: n(sent_batches), failed_batches: n(failed_batches), sent_recipients: n(sent_recipients) })
 }
 
+/// Takes a deleted resident out of every outbox batch not yet tried; a batch left empty is
+/// dropped (and its case finished if it was the last).
+pub(super) fn forget_recipient(tx: &Connection, user: &LineUserId, now: OffsetDateTime) -> Result<(), StoreError> {
+    let batches: Vec<(i64, i64)> = tx
+        .prepare_cached(
+            "SELECT b.batch_id, b.case_id FROM alert_batches b WHERE b.status = 'pending' AND b.attempts = 0
+             AND EXISTS (SELECT 1 FROM json_each(b.recipients) WHERE value = ?1)",
+        )?
+        .query_map([user.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (batch, case_id) in batches {
+        tx.execute(
+            "UPDATE alert_batches SET recipients = (SELECT json_group_array(value) FROM json_each(recipients) WHERE value != ?1), size = size - 1 WHERE batch_id = ?2",
+            params![user.as_str(), batch],
+        )?;
+        tx.execute("UPDATE cases SET recipients = recipients - 1 WHERE case_id = ?1", [case_id])?;
+        if tx.execute("DELETE FROM alert_batches WHERE batch_id = ?1 AND size = 0", [batch])? > 0 {
+            finish_if_done(tx, case_id, now)?;
+        }
+    }
+    Ok(())
+}
+
 /// Finishes a sending case once none of its batches is pending.
 fn finish_if_done(tx: &Connection, case_id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
     let pending: i64 = tx.prepare_cached("SELECT count(*) FROM alert_batches WHERE case_id = ?1 AND status = 'pending'")?.query_row([case_id], |r| r.get(0))?;

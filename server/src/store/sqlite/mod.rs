@@ -305,7 +305,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_resident(&self, event: EventKey, user: LineUserId) -> Result<Processed<bool>, StoreError> {
-        self.write(move |conn| residents::once(conn, &event, |tx| residents::delete_resident(tx, &user))).await
+        self.write(move |conn| residents::once(conn, &event, |tx| residents::delete_resident(tx, &user, event.received_at))).await
     }
 
     async fn purge(&self, before: PurgeBefore) -> Result<Purged, StoreError> {

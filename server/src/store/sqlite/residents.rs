@@ -147,8 +147,11 @@ pub(super) fn decline_consent(tx: &Connection, user: &LineUserId) -> Result<usiz
     exec(tx, "DELETE FROM pending_scans WHERE resident_id = (SELECT id FROM residents WHERE line_user_id = ?1)", [user.as_str()])
 }
 
-pub(super) fn delete_resident(tx: &Connection, user: &LineUserId) -> Result<bool, StoreError> {
-    // Visits and waiting scans go with the row (ON DELETE CASCADE).
+pub(super) fn delete_resident(tx: &Connection, user: &LineUserId, now: OffsetDateTime) -> Result<bool, StoreError> {
+    // Visits, waiting scans and history codes go with the row (ON DELETE CASCADE); the outbox
+    // forgets them too, except in batches already tried (their body must stay the same under
+    // their retry key, or a batch LINE took before a crash could be delivered twice).
+    super::cases::forget_recipient(tx, user, now)?;
     Ok(exec(tx, "DELETE FROM residents WHERE line_user_id = ?1", [user.as_str()])? > 0)
 }
 
