@@ -300,3 +300,29 @@ async fn a_resident_who_deletes_their_data_after_approval_is_taken_out_of_the_un
     let case = json_body(call(&app, "GET", &format!("/api/v1/staff/cases/{case}"), &staff.approver, None).await).await;
     assert_eq!(case["recipients"], 2);
 }
+
+#[tokio::test]
+async fn after_approval_a_case_answers_its_fixed_counts_and_refuses_what_no_longer_applies() {
+    let app = TestApp::new();
+    let staff = staff(&app).await;
+    let hall = place(&app, "県民ホール", "hall").await;
+    resident(&app, &user_id(900), &[(&hall, "18:30")], false);
+    let case = new_case(&app, &staff.investigator, "2026-TEST-010").await;
+    expose(&app, &staff.investigator, case, &hall, "18:00", "19:00").await;
+    call(&app, "POST", &format!("/api/v1/staff/cases/{case}/approve"), &staff.approver, None).await;
+    for (method, path, token) in [
+        ("GET", format!("/api/v1/staff/cases/{case}/preview"), &staff.approver),
+        ("POST", format!("/api/v1/staff/cases/{case}/resume"), &staff.approver),
+        ("DELETE", format!("/api/v1/staff/cases/{case}/exposures/1"), &staff.investigator),
+    ] {
+        let answer = call(&app, method, &path, token, None).await;
+        assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY, "{method} {path}");
+        assert_eq!(json_body(answer).await["error"]["code"], "invalid_case");
+    }
+    let bad_id = call(&app, "GET", "/api/v1/staff/cases/abc", &staff.approver, None).await;
+    assert_eq!(bad_id.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json_body(bad_id).await["error"]["code"], "malformed_body", "JSON, not axum's plain text");
+    let unknown = call(&app, "GET", "/api/v1/staff/nothing-here", &staff.approver, None).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(json_body(unknown).await["error"]["code"], "not_found");
+}

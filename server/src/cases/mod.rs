@@ -151,6 +151,9 @@ pub enum CaseInputError {
     /// The case can no longer change.
     #[error("この事例はすでに承認または終了しているため変更できません。（the case is no longer open）")]
     NotOpen,
+    /// Resuming a case that is not paused.
+    #[error("この事例は一時停止していません。（the case is not paused）")]
+    NotPaused,
     /// The creator approving their own case while a second approver is required.
     #[error("作成した職員とは別の承認担当者が承認してください。（a second staff member must approve）")]
     SelfApproval,

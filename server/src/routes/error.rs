@@ -106,7 +106,7 @@ impl IntoResponse for ApiError {
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, body("payload_too_large", "リクエストが大きすぎます。", "The request body is too large.")),
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
-                body("unauthorized", "管理用の認証情報がないか、正しくありません。", "Missing or unknown management token."),
+                body("unauthorized", "認証情報（トークン）がないか、正しくありません。", "Missing or unknown token."),
             ),
             ApiError::Forbidden(role) => {
                 let mut value = body("forbidden", "この操作の権限がありません。", "You do not have the role this needs.");

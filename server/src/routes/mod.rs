@@ -32,6 +32,7 @@ pub mod staff;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::response::IntoResponse as _;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
 use secrecy::SecretString;
@@ -112,7 +113,10 @@ pub fn app(state: AppState) -> Router {
         .merge(info::router())
         .merge(kiosks::router())
         .merge(staff::router(state.clone()))
-        .fallback(|| async { error::PageError::NotFound })
+        .fallback(|uri: axum::http::Uri| async move {
+            // JSON clients get JSON, people get a page.
+            if uri.path().starts_with("/api/") { error::ApiError::NotFound.into_response() } else { error::PageError::NotFound.into_response() }
+        })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state.metrics), crate::metrics::track))
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))

@@ -17,7 +17,7 @@ use crate::cases::template::AlertTemplate;
 use crate::cases::{CaseInputError, CaseReference, StayPeriod, parse_jst};
 use crate::pages::cases::{self as pages, CaseView};
 use crate::routes::error::{ApiError, PageError};
-use crate::routes::extract::ApiJson;
+use crate::routes::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::{AppState, no_store, timestamp};
 use crate::staff::Role;
 use crate::store::StoreError;
@@ -253,8 +253,8 @@ pub async fn close(State(state): State<AppState>, Extension(user): Extension<Sta
 /// `POST /staff/cases/{id}/resume`
 pub async fn resume(State(state): State<AppState>, Extension(user): Extension<StaffUser>, Path(id): Path<i64>) -> Result<Response, PageError> {
     let audit = AuditEvent::new(user.actor.clone(), "case.resumed").about(format!("case:{id}"));
-    state.store.resume_case(id, OffsetDateTime::now_utc(), audit).await?;
-    Ok(back_to(id, None))
+    let result = if state.store.resume_case(id, OffsetDateTime::now_utc(), audit).await? { Ok(()) } else { Err(Refusal::Input(CaseInputError::NotPaused)) };
+    page_result(&state, &user, id, None, result).await
 }
 
 // ---- JSON API ----
@@ -301,7 +301,7 @@ pub struct PlacesQuery {
 }
 
 /// `GET /api/v1/staff/places?q=…`
-pub async fn places_json(State(state): State<AppState>, Query(query): Query<PlacesQuery>) -> Result<Response, ApiError> {
+pub async fn places_json(State(state): State<AppState>, ApiQuery(query): ApiQuery<PlacesQuery>) -> Result<Response, ApiError> {
     let places = state.store.search_places(query.q, SEARCH_LIMIT).await?;
     let list: Vec<Value> = places
         .iter()
@@ -343,7 +343,7 @@ pub async fn create_json(State(state): State<AppState>, Extension(user): Extensi
 }
 
 /// `GET /api/v1/staff/cases/{id}`
-pub async fn case_json(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
+pub async fn case_json(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Response, ApiError> {
     Ok(axum::Json(case_value(&found(&state, id).await?)).into_response())
 }
 
@@ -359,14 +359,17 @@ pub struct NewExposureRequest {
 }
 
 /// `POST /api/v1/staff/cases/{id}/exposures` → `201` with the case.
-pub async fn add_exposure_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, Path(id): Path<i64>, ApiJson(body): ApiJson<NewExposureRequest>) -> Result<Response, ApiError> {
+pub async fn add_exposure_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, ApiPath(id): ApiPath<i64>, ApiJson(body): ApiJson<NewExposureRequest>) -> Result<Response, ApiError> {
     let period = StayPeriod::new(body.starts_at, body.ends_at, OffsetDateTime::now_utc());
     record_exposure(&state, &user, id, &body.location_id, period).await?;
     Ok((StatusCode::CREATED, axum::Json(case_value(&found(&state, id).await?))).into_response())
 }
 
 /// `DELETE /api/v1/staff/cases/{id}/exposures/{exposure}`
-pub async fn remove_exposure_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, Path((id, exposure)): Path<(i64, i64)>) -> Result<Response, ApiError> {
+pub async fn remove_exposure_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, ApiPath((id, exposure)): ApiPath<(i64, i64)>) -> Result<Response, ApiError> {
+    if found(&state, id).await?.status != crate::cases::CaseStatus::Open {
+        return Err(Refusal::Input(CaseInputError::NotOpen).into());
+    }
     let audit = AuditEvent::new(user.actor.clone(), "exposure.removed").about(format!("case:{id}")).with(json!({ "exposure": exposure }));
     if !state.store.remove_exposure(id, exposure, OffsetDateTime::now_utc(), audit).await? {
         return Err(ApiError::NotFound);
@@ -382,29 +385,33 @@ pub struct HistoryRequest {
 }
 
 /// `POST /api/v1/staff/cases/{id}/history` → the case with the imported exposures.
-pub async fn import_history_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, Path(id): Path<i64>, ApiJson(body): ApiJson<HistoryRequest>) -> Result<Response, ApiError> {
+pub async fn import_history_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, ApiPath(id): ApiPath<i64>, ApiJson(body): ApiJson<HistoryRequest>) -> Result<Response, ApiError> {
     found(&state, id).await?;
     import(&state, &user, id, &body.code).await?;
     Ok(axum::Json(case_value(&found(&state, id).await?)).into_response())
 }
 
 /// `GET /api/v1/staff/cases/{id}/preview`: counts only.
-pub async fn preview_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, Path(id): Path<i64>) -> Result<Response, ApiError> {
+pub async fn preview_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, ApiPath(id): ApiPath<i64>) -> Result<Response, ApiError> {
     let case = found(&state, id).await?;
+    if case.status != crate::cases::CaseStatus::Open {
+        // After approval the counts are fixed on the case (`recipients`, `blocked`).
+        return Err(Refusal::Input(CaseInputError::NotOpen).into());
+    }
     let counts = preview(&state, &user, &case).await?;
     let per: Vec<Value> = counts.per_exposure.iter().map(|(e, n)| json!({ "exposure": e, "residents": n })).collect();
     Ok(axum::Json(json!({ "case": id, "total": counts.total, "blocked": counts.blocked, "per_exposure": per })).into_response())
 }
 
 /// `POST /api/v1/staff/cases/{id}/approve`
-pub async fn approve_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, Path(id): Path<i64>) -> Result<Response, ApiError> {
+pub async fn approve_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, ApiPath(id): ApiPath<i64>) -> Result<Response, ApiError> {
     found(&state, id).await?;
     approve_case(&state, &user, id).await?;
     Ok(axum::Json(case_value(&found(&state, id).await?)).into_response())
 }
 
 /// `POST /api/v1/staff/cases/{id}/close`
-pub async fn close_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, Path(id): Path<i64>) -> Result<Response, ApiError> {
+pub async fn close_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, ApiPath(id): ApiPath<i64>) -> Result<Response, ApiError> {
     found(&state, id).await?;
     let audit = AuditEvent::new(user.actor.clone(), "case.closed").about(format!("case:{id}"));
     if !state.store.close_case(id, OffsetDateTime::now_utc(), audit).await? {
@@ -414,9 +421,11 @@ pub async fn close_json(State(state): State<AppState>, Extension(user): Extensio
 }
 
 /// `POST /api/v1/staff/cases/{id}/resume`
-pub async fn resume_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, Path(id): Path<i64>) -> Result<Response, ApiError> {
+pub async fn resume_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, ApiPath(id): ApiPath<i64>) -> Result<Response, ApiError> {
     found(&state, id).await?;
     let audit = AuditEvent::new(user.actor.clone(), "case.resumed").about(format!("case:{id}"));
-    state.store.resume_case(id, OffsetDateTime::now_utc(), audit).await?;
+    if !state.store.resume_case(id, OffsetDateTime::now_utc(), audit).await? {
+        return Err(Refusal::Input(CaseInputError::NotPaused).into());
+    }
     Ok(axum::Json(case_value(&found(&state, id).await?)).into_response())
 }

@@ -14,7 +14,7 @@ use super::{FormFields, StaffUser};
 use crate::audit::AuditEvent;
 use crate::cases::parse_jst;
 use crate::routes::error::{ApiError, PageError};
-use crate::routes::extract::ApiJson;
+use crate::routes::extract::{ApiJson, ApiPath};
 use crate::routes::{AppState, no_store, timestamp};
 use crate::store::cases::NewNotice;
 
@@ -111,7 +111,7 @@ pub async fn create_json(State(state): State<AppState>, Extension(user): Extensi
 }
 
 /// `POST /api/v1/staff/notices/{id}/withdraw`
-pub async fn withdraw_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, Path(id): Path<i64>) -> Result<Response, ApiError> {
+pub async fn withdraw_json(State(state): State<AppState>, Extension(user): Extension<StaffUser>, ApiPath(id): ApiPath<i64>) -> Result<Response, ApiError> {
     let audit = AuditEvent::new(user.actor.clone(), "notice.withdrawn").about(format!("notice:{id}"));
     if !state.store.withdraw_notice(id, OffsetDateTime::now_utc(), audit).await? {
         return Err(ApiError::NotFound);
