@@ -309,6 +309,9 @@ pub trait CaseStore: Send + Sync {
     /// The next batch to send: pending, due, of a case that is sending; oldest first.
     async fn next_due_batch(&self, now: OffsetDateTime) -> Result<Option<DueBatch>, StoreError>;
 
+    /// Up to `limit` batches to send, oldest first, leaving out those in `skip` (in flight).
+    async fn due_batches(&self, now: OffsetDateTime, limit: u32, skip: Vec<i64>) -> Result<Vec<DueBatch>, StoreError>;
+
     /// LINE accepted a batch (or had accepted it before: 409). Finishes the case when it was
     /// its last.
     async fn batch_sent(&self, batch_id: i64, now: OffsetDateTime) -> Result<(), StoreError>;

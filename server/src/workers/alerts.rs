@@ -1,7 +1,9 @@
 //! Sends approved alerts from the outbox, exactly once (issue 6).
 //!
-//! [`send_one`] takes the next due batch and sends it as one multicast with the batch's own
-//! `X-Line-Retry-Key`; [`run`] loops over it no faster than `requests_per_second`.
+//! [`send_batch`] sends one due batch as one multicast with the batch's own
+//! `X-Line-Retry-Key` ([`send_one`] takes the next due batch and sends it); [`run`] starts
+//! batches no faster than `requests_per_second`, with at most [`IN_FLIGHT`] waiting for
+//! LINE at once (so LINE's latency, not our pace, is what a round trip costs).
 //!
 //! - accepted, or `409` (LINE accepted this key before: a crash came between LINE's answer
 //!   and our commit) → the batch is sent;
@@ -13,6 +15,7 @@
 //! Everything lives in the database, so a restart (or `kill -9`) resumes where it stopped:
 //! a batch LINE took but we did not mark comes back as `409` and is marked then.
 
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +25,9 @@ use time::OffsetDateTime;
 use crate::audit::{Actor, AuditEvent};
 use crate::line::client::{LineClient, LineError};
 use crate::line::messages::Message;
+use crate::store::cases::DueBatch;
 use crate::store::{Store, StoreError};
+use tokio::task::JoinSet;
 
 /// What one step did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,11 +53,19 @@ pub fn backoff(attempts: u32) -> time::Duration {
     time::Duration::seconds(seconds)
 }
 
-/// Sends the next due batch, if any, with the alert text fixed on its case at approval.
+/// Multicasts waiting for LINE's answer at once.
+pub const IN_FLIGHT: usize = 8;
+
+/// Sends the next due batch, if any.
 pub async fn send_one(store: &dyn Store, line: &LineClient, now: OffsetDateTime) -> Result<Outcome, StoreError> {
-    let Some(batch) = store.next_due_batch(now).await? else {
-        return Ok(Outcome::Idle);
-    };
+    match store.next_due_batch(now).await? {
+        Some(batch) => send_batch(store, line, batch).await,
+        None => Ok(Outcome::Idle),
+    }
+}
+
+/// Sends one batch with the alert text fixed on its case at approval, and records the outcome.
+pub async fn send_batch(store: &dyn Store, line: &LineClient, batch: DueBatch) -> Result<Outcome, StoreError> {
     let message = Message::Text(batch.text.clone());
     let recipients: &[LineUserId] = &batch.recipients;
     match line.multicast(recipients, std::slice::from_ref(&message), &batch.retry_key).await {
@@ -85,21 +98,66 @@ pub async fn send_one(store: &dyn Store, line: &LineClient, now: OffsetDateTime)
     }
 }
 
-/// Sends forever: at most `requests_per_second` multicasts a second; when nothing is due,
-/// looks again every half second.
+/// Sends forever: starts at most `requests_per_second` batches a second, with at most
+/// [`IN_FLIGHT`] unanswered; when nothing is due, looks again every half second.
 pub async fn run(store: Arc<dyn Store>, line: LineClient, requests_per_second: u32) {
     let pace = Duration::from_secs_f64(1.0 / f64::from(requests_per_second.max(1)));
-    let mut next = tokio::time::Instant::now();
+    let mut in_flight: JoinSet<(i64, Result<Outcome, StoreError>)> = JoinSet::new();
+    let mut flying: HashSet<i64> = HashSet::new();
+    let mut due: VecDeque<DueBatch> = VecDeque::new();
+    let mut next_start = tokio::time::Instant::now();
     loop {
-        tokio::time::sleep_until(next).await;
-        next = tokio::time::Instant::now() + pace;
-        match send_one(store.as_ref(), &line, OffsetDateTime::now_utc()).await {
-            Ok(Outcome::Idle) => next = tokio::time::Instant::now() + Duration::from_millis(500),
-            Ok(_) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "the alert sender could not reach the database; trying again");
-                next = tokio::time::Instant::now() + Duration::from_secs(2);
+        while let Some(done) = in_flight.try_join_next() {
+            finished(done, &mut flying);
+        }
+        if due.is_empty() && flying.len() < IN_FLIGHT {
+            let skip: Vec<i64> = flying.iter().copied().collect();
+            match store.due_batches(OffsetDateTime::now_utc(), u32::try_from(IN_FLIGHT * 4).unwrap_or(32), skip).await {
+                Ok(batches) => due.extend(batches),
+                Err(e) => {
+                    tracing::error!(error = %e, "the alert sender could not reach the database; trying again");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    continue;
+                }
             }
+        }
+        match due.pop_front() {
+            Some(batch) if flying.len() < IN_FLIGHT => {
+                tokio::time::sleep_until(next_start).await;
+                next_start = tokio::time::Instant::now() + pace;
+                flying.insert(batch.id);
+                let (store, line) = (Arc::clone(&store), line.clone());
+                in_flight.spawn(async move { (batch.id, send_batch(store.as_ref(), &line, batch).await) });
+            }
+            Some(batch) => {
+                due.push_front(batch);
+                if let Some(done) = in_flight.join_next().await {
+                    finished(done, &mut flying);
+                }
+            }
+            None if flying.is_empty() => tokio::time::sleep(Duration::from_millis(500)).await,
+            None => {
+                if let Some(done) = in_flight.join_next().await {
+                    finished(done, &mut flying);
+                }
+            }
+        }
+    }
+}
+
+/// Forgets a finished batch; a database error is logged (the batch stays pending and is tried
+/// again with the same key).
+fn finished(done: Result<(i64, Result<Outcome, StoreError>), tokio::task::JoinError>, flying: &mut HashSet<i64>) {
+    match done {
+        Ok((id, result)) => {
+            flying.remove(&id);
+            if let Err(e) = result {
+                tracing::error!(batch = id, error = %e, "could not record an alert batch's outcome; it will be sent again with the same key");
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "an alert send task failed");
+            flying.clear();
         }
     }
 }

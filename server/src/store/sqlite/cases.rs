@@ -431,21 +431,29 @@ impl CaseStore for SqliteStore {
     }
 
     async fn next_due_batch(&self, now: OffsetDateTime) -> Result<Option<DueBatch>, StoreError> {
+        Ok(self.due_batches(now, 1, Vec::new()).await?.into_iter().next())
+    }
+
+    async fn due_batches(&self, now: OffsetDateTime, limit: u32, skip: Vec<i64>) -> Result<Vec<DueBatch>, StoreError> {
         self.read(move |conn| {
-            let found: Option<(i64, i64, String, String, i64, Option<String>)> = conn
-                .prepare_cached(
-                    "SELECT b.batch_id, b.case_id, b.retry_key, b.recipients, b.attempts, c.alert_text FROM alert_batches b JOIN cases c ON c.case_id = b.case_id
-                     WHERE b.status = 'pending' AND b.next_attempt_at_ms <= ?1 AND c.status = 'sending' ORDER BY b.next_attempt_at_ms, b.batch_id LIMIT 1",
-                )?
-                .query_row([millis(now)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
-                .optional()?;
-            let Some((id, case_id, retry_key, recipients, attempts, text)) = found else {
-                return Ok(None);
-            };
-            let ids: Vec<String> = serde_json::from_str(&recipients).map_err(|e| corrupt(format!("batch {id}: {e}")))?;
-            let recipients = ids.iter().map(|u| LineUserId::parse(u).map_err(|_| corrupt(format!("batch {id}: user id")))).collect::<Result<_, _>>()?;
-            let text = text.ok_or_else(|| corrupt(format!("case {case_id}: approved without an alert text")))?;
-            Ok(Some(DueBatch { id, case_id, retry_key, recipients, text, attempts: u32::try_from(attempts).unwrap_or(u32::MAX) }))
+            let skip = serde_json::to_string(&skip).map_err(|e| corrupt(e.to_string()))?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT b.batch_id, b.case_id, b.retry_key, b.recipients, b.attempts, c.alert_text FROM alert_batches b JOIN cases c ON c.case_id = b.case_id
+                 WHERE b.status = 'pending' AND b.next_attempt_at_ms <= ?1 AND c.status = 'sending'
+                   AND b.batch_id NOT IN (SELECT value FROM json_each(?2))
+                 ORDER BY b.next_attempt_at_ms, b.batch_id LIMIT ?3",
+            )?;
+            let rows = stmt
+                .query_map(params![millis(now), skip, limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, i64>(4)?, r.get::<_, Option<String>>(5)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(id, case_id, retry_key, recipients, attempts, text)| {
+                    let ids: Vec<String> = serde_json::from_str(&recipients).map_err(|e| corrupt(format!("batch {id}: {e}")))?;
+                    let recipients = ids.iter().map(|u| LineUserId::parse(u).map_err(|_| corrupt(format!("batch {id}: user id")))).collect::<Result<_, _>>()?;
+                    let text = text.ok_or_else(|| corrupt(format!("case {case_id}: approved without an alert text")))?;
+                    Ok(DueBatch { id, case_id, retry_key, recipients, text, attempts: u32::try_from(attempts).unwrap_or(u32::MAX) })
+                })
+                .collect()
         })
         .await
     }
