@@ -151,6 +151,9 @@ pub enum CaseInputError {
     /// The case can no longer change.
     #[error("この事例はすでに承認または終了しているため変更できません。（the case is no longer open）")]
     NotOpen,
+    /// An irreversible step without its confirmation box ticked.
+    #[error("確認の欄にチェックを入れてください。（tick the confirmation box）")]
+    NotConfirmed,
     /// Resuming a case that is not paused.
     #[error("この事例は一時停止していません。（the case is not paused）")]
     NotPaused,

@@ -71,6 +71,16 @@ pub struct CaseView<'a> {
     pub may_approve: bool,
     /// The date the exposure form starts with (`2026-11-25`).
     pub default_date: &'a str,
+    /// The matching settings, to say what the counts assume.
+    pub matching: &'a crate::config::MatchingSettings,
+}
+
+fn postal(code: &str) -> String {
+    if code.len() == 7 && code.chars().all(|c| c.is_ascii_digit()) { format!("{}-{}", &code[..3], &code[3..]) } else { code.to_owned() }
+}
+
+fn grouped(code: &str) -> String {
+    if code.len() == 10 { format!("{}-{}", &code[..5], &code[5..]) } else { code.to_owned() }
 }
 
 fn hh_mm(t: time::OffsetDateTime) -> String {
@@ -102,14 +112,17 @@ pub fn case(view: &CaseView<'_>) -> Markup {
                 p.hint { "陽性の方が利用した場所と時間を登録してください。" }
             } @else {
                 table #exposures {
-                    thead { tr { th { "場所" } th { "日付" } th { "時間" } th.num { "該当" } @if open && investigator { th {} } } }
+                    thead { tr { th { "場所" } th { "日付" } th { "時間" } @if view.preview.is_some() { th.num { "通知する人" } } @if open && investigator { th {} } } }
                     tbody {
                         @for e in &c.exposures {
                             tr.exposure {
-                                td { (e.venue_name) }
+                                td {
+                                    (e.venue_name)
+                                    @if open { br; small { "利用者は" (c.dwell_minutes.unwrap_or_else(|| view.matching.dwell_for(&e.business_type))) "分滞在として照合" } }
+                                }
                                 td { (jst(e.starts_at).split(' ').next().unwrap_or_default()) }
                                 td { (hh_mm(e.starts_at)) "〜" (hh_mm(e.ends_at)) }
-                                td.num { @if let Some(p) = view.preview { @if let Some((_, n)) = p.per_exposure.iter().find(|(id, _)| *id == e.id) { (n) "人" } } }
+                                @if let Some(p) = view.preview { td.num { @if let Some((_, n)) = p.per_exposure.iter().find(|(id, _)| *id == e.id) { (n) "人" } } }
                                 @if open && investigator {
                                     td { form.inline method="post" action={ (base) "/exposures/" (e.id) "/delete" } { (csrf_field(user)) button.secondary type="submit" { "削除" } } }
                                 }
@@ -139,17 +152,16 @@ pub fn case(view: &CaseView<'_>) -> Markup {
                             tbody {
                                 @for p in places {
                                     tr.place data-location=(p.location_id.as_str()) {
-                                        td { (p.name) br; small { code { (p.code) } @if p.withdrawn { " ・ 利用停止済み" } } }
-                                        td { small { "〒" (p.postal_code) " " (p.address) } }
+                                        td { (p.name) br; small { code { (grouped(&p.code)) } @if p.withdrawn { " ・ 利用停止済み" } } }
+                                        td { small { "〒" (postal(&p.postal_code)) " " (p.address) } }
                                         td {
                                             form.inline method="post" action={ (base) "/exposures" } {
                                                 (csrf_field(user))
                                                 input type="hidden" name="location_id" value=(p.location_id.as_str());
                                                 input type="hidden" name="q" value=(query);
-                                                input type="date" name="date" value=(view.default_date) required aria-label="日付";
-                                                input type="time" name="from" required aria-label="入室";
-                                                " 〜 "
-                                                input type="time" name="to" required aria-label="退出";
+                                                label.inline-label { "日付 " input type="date" name="date" value=(view.default_date) required; }
+                                                label.inline-label { "入室 " input type="time" name="from" required; }
+                                                label.inline-label { "退出 " input type="time" name="to" required; }
                                                 button type="submit" { "追加" }
                                             }
                                         }
@@ -169,8 +181,8 @@ pub fn case(view: &CaseView<'_>) -> Markup {
                     div.card { "ブロック中（送信しない）" div.stat #preview-blocked { (p.blocked) } }
                 }
                 p.hint {
-                    "照合: 利用者の滞在 " @if let Some(d) = c.dwell_minutes { (d) "分" } @else { "業態ごとの設定" }
-                    "、陽性の方の退出後 " @if let Some(t) = c.tail_minutes { (t) "分" } @else { "設定値" } " を含めます。"
+                    "陽性の方の退出後 " (c.tail_minutes.unwrap_or(view.matching.tail_minutes)) "分までに来場した方も含めます。"
+                    "ブロック中の方には送信されません。"
                     @if c.excludes_positive_person { " 陽性の方ご本人は除いています。" }
                 }
             } @else if let (Some(n), Some(b)) = (c.recipients, c.blocked) {
@@ -192,15 +204,21 @@ pub fn case(view: &CaseView<'_>) -> Markup {
                         p.hint { "承認担当者が内容を確認して承認します。" }
                     }
                     @if investigator {
-                        form.inline method="post" action={ (base) "/close" } { (csrf_field(user)) button.secondary type="submit" { "通知せずに終了" } }
+                        form.card method="post" action={ (base) "/close" } {
+                            (csrf_field(user))
+                            label { input type="checkbox" name="confirm" value="yes" required; " 通知は不要と判断したので、この事例を終了します（元に戻せません）" }
+                            button.secondary type="submit" { "通知せずに終了" }
+                        }
                     }
                 }
                 CaseStatus::Sending | CaseStatus::Paused | CaseStatus::Sent => {
                     @if let Some((who, at)) = &c.approved { p { "承認: " (who) "（" (jst(*at)) "）" } }
+                    @if c.status == CaseStatus::Sent {
+                        div.notice #sent-done { p { "送信が完了しました。" } }
+                    }
                     p #progress data-sent=(c.progress.sent_recipients) {
                         "送信済み " strong { (c.progress.sent_recipients) "人" } " ／ " (c.recipients.unwrap_or(0)) "人"
-                        "（" (c.progress.sent_batches) "／" (c.progress.batches) " 回）"
-                        @if c.progress.failed_batches > 0 { " ・ 送信できなかった回: " (c.progress.failed_batches) }
+                        @if c.progress.failed_batches > 0 { " ・ LINEが受け付けなかった送信: " (c.progress.failed_batches) "回（管理者に連絡してください）" }
                     }
                     @if let Some(reason) = &c.pause_reason {
                         div.warning { p { "送信を一時停止しています: " (reason) } }

@@ -24,6 +24,8 @@ header.site button{margin:0;padding:.1rem .6rem;font-size:.85rem;background:#fff
 .inline{display:inline;margin:0}
 .inline button{margin:.15rem .25rem .15rem 0;padding:.3rem .7rem;font-size:.85rem}
 .checks label{display:inline-block;font-weight:normal;margin-right:1rem}
+label.inline-label{display:inline-block;font-weight:normal;margin:.2rem .6rem .2rem 0}
+label.inline-label input{width:auto}
 td.num,th.num{text-align:right}
 .stat{font-size:1.6rem;font-weight:bold}
 "#;

@@ -87,7 +87,7 @@ pub struct CaseRecord {
     pub reference: CaseReference,
     /// Where it is.
     pub status: CaseStatus,
-    /// Who created it (login).
+    /// Who created it (their name).
     pub created_by: String,
     /// Their account id.
     pub created_by_id: i64,
@@ -99,7 +99,7 @@ pub struct CaseRecord {
     pub dwell_minutes: Option<u32>,
     /// The positive person's own account is known and excluded.
     pub excludes_positive_person: bool,
-    /// Who approved (login) and when.
+    /// Who approved (their name) and when.
     pub approved: Option<(String, OffsetDateTime)>,
     /// Residents to alert, fixed at approval.
     pub recipients: Option<u32>,
@@ -154,7 +154,8 @@ pub struct PlaceMatch {
 /// Matching counts: never who, only how many.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CasePreview {
-    /// Residents per exposure (before removing those counted under another exposure).
+    /// Residents to alert per exposure (blocked ones left out; a resident who matches two
+    /// exposures is counted under both here and once in `total`).
     pub per_exposure: Vec<(i64, u32)>,
     /// Distinct residents who would get the alert.
     pub total: u32,

@@ -192,7 +192,7 @@ async fn render_case(state: &AppState, user: &StaffUser, case_id: i64, query: Op
         None => Vec::new(),
     };
     let date = today_jst();
-    let view = CaseView { user, case: &case, preview: counts.as_ref(), search: query.map(|q| (q, places.as_slice())), error, may_approve: may_approve(state, user, &case), default_date: &date };
+    let view = CaseView { user, case: &case, preview: counts.as_ref(), search: query.map(|q| (q, places.as_slice())), error, may_approve: may_approve(state, user, &case), default_date: &date, matching: &state.matching };
     Ok((status, no_store(), pages::case(&view)).into_response())
 }
 
@@ -243,8 +243,11 @@ pub async fn approve(State(state): State<AppState>, Extension(user): Extension<S
     page_result(&state, &user, id, None, result).await
 }
 
-/// `POST /staff/cases/{id}/close`
-pub async fn close(State(state): State<AppState>, Extension(user): Extension<StaffUser>, Path(id): Path<i64>) -> Result<Response, PageError> {
+/// `POST /staff/cases/{id}/close`: only with the confirmation box ticked.
+pub async fn close(State(state): State<AppState>, Extension(user): Extension<StaffUser>, Path(id): Path<i64>, form: FormFields) -> Result<Response, PageError> {
+    if form.get("confirm") != Some("yes") {
+        return page_result(&state, &user, id, None, Err(Refusal::Input(CaseInputError::NotConfirmed))).await;
+    }
     let audit = AuditEvent::new(user.actor.clone(), "case.closed").about(format!("case:{id}"));
     let result = if state.store.close_case(id, OffsetDateTime::now_utc(), audit).await? { Ok(()) } else { Err(Refusal::Input(CaseInputError::NotOpen)) };
     page_result(&state, &user, id, None, result).await

@@ -368,11 +368,20 @@ async fn check_form(state: &AppState, request: Request, user: Option<&StaffUser>
 }
 
 /// True when the request has no `Origin` (not a browser form, or an old browser) or its
-/// `Origin` names the host the request was sent to.
+/// `Origin` names the host the request was sent to. Our pages send `Referrer-Policy:
+/// no-referrer`, under which browsers post forms with `Origin: null`; then the browser's own
+/// `Sec-Fetch-Site` (which scripts cannot set) must say `same-origin`.
 fn same_origin(headers: &HeaderMap) -> bool {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if fetch_site.is_some_and(|site| site == "cross-site" || site == "same-site") {
+        return false;
+    }
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
+    if origin == "null" {
+        return fetch_site == Some("same-origin");
+    }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
     !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
@@ -505,6 +514,13 @@ mod tests {
         headers.insert(header::ORIGIN, "http://127.0.0.1:8080".parse().unwrap());
         assert!(same_origin(&headers));
         headers.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+        assert!(!same_origin(&headers));
+        // A form on one of our no-referrer pages: Origin null, but the browser says same-origin.
+        headers.insert(header::ORIGIN, "null".parse().unwrap());
+        assert!(!same_origin(&headers), "null without Sec-Fetch-Site");
+        headers.insert("sec-fetch-site", "same-origin".parse().unwrap());
+        assert!(same_origin(&headers));
+        headers.insert("sec-fetch-site", "cross-site".parse().unwrap());
         assert!(!same_origin(&headers));
     }
 }

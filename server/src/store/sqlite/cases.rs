@@ -93,6 +93,18 @@ fn matched(conn: &Connection, case_id: i64, rules: &MatchingSettings) -> Result<
     Ok(Matched { per_exposure })
 }
 
+/// The residents among `residents` who blocked the account.
+fn blocked_residents(conn: &Connection, residents: &BTreeSet<i64>) -> Result<BTreeSet<i64>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT blocked_at_ms IS NOT NULL FROM residents WHERE id = ?1")?;
+    let mut blocked = BTreeSet::new();
+    for id in residents {
+        if stmt.query_row([id], |r| r.get::<_, bool>(0)).optional()? == Some(true) {
+            blocked.insert(*id);
+        }
+    }
+    Ok(blocked)
+}
+
 /// Splits residents into (reachable LINE users, blocked count).
 fn reachable(conn: &Connection, residents: &BTreeSet<i64>) -> Result<(Vec<String>, u32), StoreError> {
     let mut stmt = conn.prepare_cached("SELECT line_user_id, blocked_at_ms IS NOT NULL FROM residents WHERE id = ?1")?;
@@ -219,8 +231,8 @@ impl CaseStore for SqliteStore {
             type Row = (String, String, String, i64, i64, Option<i64>, Option<i64>, Option<i64>, Option<String>, Option<i64>, Option<i64>, Option<i64>, Option<String>);
             let found: Option<Row> = conn
                 .prepare_cached(
-                    "SELECT c.reference, c.status, s.login, c.created_by, c.created_at_ms, c.tail_minutes, c.dwell_minutes, c.excluded_resident_id,
-                            a.login, c.approved_at_ms, c.recipients, c.blocked, c.pause_reason
+                    "SELECT c.reference, c.status, s.name, c.created_by, c.created_at_ms, c.tail_minutes, c.dwell_minutes, c.excluded_resident_id,
+                            a.name, c.approved_at_ms, c.recipients, c.blocked, c.pause_reason
                      FROM cases c JOIN staff s ON s.staff_id = c.created_by LEFT JOIN staff a ON a.staff_id = c.approved_by WHERE c.case_id = ?1",
                 )?
                 .query_row([case_id], |r| {
@@ -358,8 +370,10 @@ impl CaseStore for SqliteStore {
         self.read(move |conn| {
             let matched = matched(conn, case_id, &rules)?;
             let all = matched.all();
+            let blocked_ids = blocked_residents(conn, &all)?;
             let (users, blocked) = reachable(conn, &all)?;
-            Ok(CasePreview { per_exposure: matched.per_exposure.iter().map(|(id, r)| (*id, count(r.len()))).collect(), total: count(users.len()), blocked })
+            let per_exposure = matched.per_exposure.iter().map(|(id, r)| (*id, count(r.difference(&blocked_ids).count()))).collect();
+            Ok(CasePreview { per_exposure, total: count(users.len()), blocked })
         })
         .await
     }
