@@ -48,6 +48,7 @@ impl Application {
             login_limiter: Arc::default(),
             matching: settings.matching,
             alerts: settings.alerts,
+            alert_wakeup: Arc::default(),
         };
         Ok(Application { listener, state })
     }
@@ -71,7 +72,10 @@ impl Application {
             .state
             .line_channel
             .as_ref()
-            .map(|channel| tokio::spawn(crate::workers::alerts::run(Arc::clone(&self.state.store), channel.client.clone(), self.state.alerts.requests_per_second)));
+            .map(|channel| {
+                let wake = Arc::clone(&self.state.alert_wakeup);
+                tokio::spawn(crate::workers::alerts::run(Arc::clone(&self.state.store), channel.client.clone(), self.state.alerts.requests_per_second, wake))
+            });
         crate::workers::watchdog::ready();
         let served = axum::serve(self.listener, app(self.state).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await.context("serving HTTP");
         purge.abort();

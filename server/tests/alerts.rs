@@ -204,7 +204,7 @@ async fn the_admins_template_is_fixed_on_the_case_at_approval_and_cannot_name_th
 async fn the_sender_loop_sends_every_batch_with_several_in_flight_and_each_resident_once() {
     let w = approved_world(2_300).await;
     w.line.sandbox().set_faults(FaultSettings { latency_ms: 50, ..FaultSettings::default() }).unwrap();
-    let sender = tokio::spawn(oshirase_server::workers::alerts::run(std::sync::Arc::clone(&w.app.state.store), w.client.clone(), 200));
+    let sender = tokio::spawn(oshirase_server::workers::alerts::run(std::sync::Arc::clone(&w.app.state.store), w.client.clone(), 200, std::sync::Arc::clone(&w.app.state.alert_wakeup)));
     let started = std::time::Instant::now();
     while status(&w).await["status"] != "sent" {
         assert!(started.elapsed() < Duration::from_secs(20), "not sent within 20 s: {}", status(&w).await);

@@ -77,6 +77,8 @@ pub struct AppState {
     pub matching: MatchingSettings,
     /// The alert's contact and sending rules.
     pub alerts: AlertSettings,
+    /// Wakes the alert sender when a case is approved.
+    pub alert_wakeup: Arc<tokio::sync::Notify>,
 }
 
 /// LINE's deep links for the official account.

@@ -98,9 +98,11 @@ pub async fn send_batch(store: &dyn Store, line: &LineClient, batch: DueBatch) -
     }
 }
 
-/// Sends forever: starts at most `requests_per_second` batches a second, with at most
-/// [`IN_FLIGHT`] unanswered; when nothing is due, looks again every half second.
-pub async fn run(store: Arc<dyn Store>, line: LineClient, requests_per_second: u32) {
+/// Sends forever: starts at most `requests_per_second` batches a second (each start is one
+/// pace after the previous one's deadline, so timer lateness does not add up), with at most
+/// [`IN_FLIGHT`] unanswered; when nothing is due, looks again when `wake` is notified (an
+/// approval) or after half a second.
+pub async fn run(store: Arc<dyn Store>, line: LineClient, requests_per_second: u32, wake: Arc<tokio::sync::Notify>) {
     let pace = Duration::from_secs_f64(1.0 / f64::from(requests_per_second.max(1)));
     let mut in_flight: JoinSet<(i64, Result<Outcome, StoreError>)> = JoinSet::new();
     let mut flying: HashSet<i64> = HashSet::new();
@@ -124,7 +126,8 @@ pub async fn run(store: Arc<dyn Store>, line: LineClient, requests_per_second: u
         match due.pop_front() {
             Some(batch) if flying.len() < IN_FLIGHT => {
                 tokio::time::sleep_until(next_start).await;
-                next_start = tokio::time::Instant::now() + pace;
+                // From the deadline, not from when the timer fired; after an idle spell, from now.
+                next_start = next_start.max(tokio::time::Instant::now() - pace) + pace;
                 flying.insert(batch.id);
                 let (store, line) = (Arc::clone(&store), line.clone());
                 in_flight.spawn(async move { (batch.id, send_batch(store.as_ref(), &line, batch).await) });
@@ -135,7 +138,12 @@ pub async fn run(store: Arc<dyn Store>, line: LineClient, requests_per_second: u
                     finished(done, &mut flying);
                 }
             }
-            None if flying.is_empty() => tokio::time::sleep(Duration::from_millis(500)).await,
+            None if flying.is_empty() => {
+                tokio::select! {
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+            }
             None => {
                 if let Some(done) = in_flight.join_next().await {
                     finished(done, &mut flying);

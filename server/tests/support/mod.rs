@@ -57,6 +57,7 @@ impl TestApp {
             login_limiter: Arc::default(),
             matching: oshirase_server::config::MatchingSettings::default(),
             alerts: oshirase_server::config::AlertSettings::default(),
+            alert_wakeup: Arc::default(),
         };
         TestApp { _dir: dir, state, db }
     }

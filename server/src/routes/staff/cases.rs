@@ -128,7 +128,10 @@ async fn approve_case(state: &AppState, user: &StaffUser, case_id: i64) -> Resul
     let request = ApprovalRequest { approver: user.staff_id, require_second: state.alerts.require_second_approver, rules: state.matching.clone(), alert_text: text };
     let approval = state.store.approve_case(case_id, request, OffsetDateTime::now_utc(), audit).await?;
     match approval {
-        Approval::Approved { .. } => Ok(approval),
+        Approval::Approved { .. } => {
+            state.alert_wakeup.notify_one();
+            Ok(approval)
+        }
         Approval::NotOpen => Err(CaseInputError::NotOpen.into()),
         Approval::SelfApproval => Err(CaseInputError::SelfApproval.into()),
         Approval::Nobody => Err(CaseInputError::NobodyToAlert.into()),
@@ -256,7 +259,12 @@ pub async fn close(State(state): State<AppState>, Extension(user): Extension<Sta
 /// `POST /staff/cases/{id}/resume`
 pub async fn resume(State(state): State<AppState>, Extension(user): Extension<StaffUser>, Path(id): Path<i64>) -> Result<Response, PageError> {
     let audit = AuditEvent::new(user.actor.clone(), "case.resumed").about(format!("case:{id}"));
-    let result = if state.store.resume_case(id, OffsetDateTime::now_utc(), audit).await? { Ok(()) } else { Err(Refusal::Input(CaseInputError::NotPaused)) };
+    let result = if state.store.resume_case(id, OffsetDateTime::now_utc(), audit).await? {
+        state.alert_wakeup.notify_one();
+        Ok(())
+    } else {
+        Err(Refusal::Input(CaseInputError::NotPaused))
+    };
     page_result(&state, &user, id, None, result).await
 }
 
@@ -430,5 +438,6 @@ pub async fn resume_json(State(state): State<AppState>, Extension(user): Extensi
     if !state.store.resume_case(id, OffsetDateTime::now_utc(), audit).await? {
         return Err(Refusal::Input(CaseInputError::NotPaused).into());
     }
+    state.alert_wakeup.notify_one();
     Ok(axum::Json(case_value(&found(&state, id).await?)).into_response())
 }

@@ -93,34 +93,27 @@ fn matched(conn: &Connection, case_id: i64, rules: &MatchingSettings) -> Result<
     Ok(Matched { per_exposure })
 }
 
-/// The residents among `residents` who blocked the account.
-fn blocked_residents(conn: &Connection, residents: &BTreeSet<i64>) -> Result<BTreeSet<i64>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT blocked_at_ms IS NOT NULL FROM residents WHERE id = ?1")?;
-    let mut blocked = BTreeSet::new();
-    for id in residents {
-        if stmt.query_row([id], |r| r.get::<_, bool>(0)).optional()? == Some(true) {
-            blocked.insert(*id);
-        }
-    }
-    Ok(blocked)
+/// The matched residents split in one read each: the LINE users who can be alerted (with
+/// their row ids) and the row ids of those who blocked the account.
+struct Reachable {
+    users: Vec<(i64, String)>,
+    blocked: BTreeSet<i64>,
 }
 
-/// Splits residents into (reachable LINE users, blocked count).
-fn reachable(conn: &Connection, residents: &BTreeSet<i64>) -> Result<(Vec<String>, u32), StoreError> {
+fn reachable(conn: &Connection, residents: &BTreeSet<i64>) -> Result<Reachable, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT line_user_id, blocked_at_ms IS NOT NULL FROM residents WHERE id = ?1")?;
     let mut users = Vec::with_capacity(residents.len());
-    let mut blocked = 0u32;
+    let mut blocked = BTreeSet::new();
     for id in residents {
-        let Some((user, is_blocked)) = stmt.query_row([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))).optional()? else {
-            continue;
-        };
-        if is_blocked {
-            blocked += 1;
-        } else {
-            users.push(user);
+        match stmt.query_row([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))).optional()? {
+            Some((_, true)) => {
+                blocked.insert(*id);
+            }
+            Some((user, false)) => users.push((*id, user)),
+            None => {}
         }
     }
-    Ok((users, blocked))
+    Ok(Reachable { users, blocked })
 }
 
 fn count(n: usize) -> u32 {
@@ -368,12 +361,17 @@ impl CaseStore for SqliteStore {
 
     async fn preview_case(&self, case_id: i64, rules: MatchingSettings) -> Result<CasePreview, StoreError> {
         self.read(move |conn| {
-            let matched = matched(conn, case_id, &rules)?;
-            let all = matched.all();
-            let blocked_ids = blocked_residents(conn, &all)?;
-            let (users, blocked) = reachable(conn, &all)?;
-            let per_exposure = matched.per_exposure.iter().map(|(id, r)| (*id, count(r.difference(&blocked_ids).count()))).collect();
-            Ok(CasePreview { per_exposure, total: count(users.len()), blocked })
+            // One read transaction: one consistent snapshot, and one lock of the WAL index
+            // instead of one per statement.
+            conn.execute_batch("BEGIN")?;
+            let result = (|| {
+                let matched = matched(conn, case_id, &rules)?;
+                let split = reachable(conn, &matched.all())?;
+                let per_exposure = matched.per_exposure.iter().map(|(id, r)| (*id, count(r.difference(&split.blocked).count()))).collect();
+                Ok(CasePreview { per_exposure, total: count(split.users.len()), blocked: count(split.blocked.len()) })
+            })();
+            conn.execute_batch("COMMIT")?;
+            result
         })
         .await
     }
@@ -407,7 +405,9 @@ impl CaseStore for SqliteStore {
             if require_second && creator == approver {
                 return Ok(Approval::SelfApproval);
             }
-            let (mut users, blocked) = reachable(tx, &matched(tx, case_id, &rules)?.all())?;
+            let split = reachable(tx, &matched(tx, case_id, &rules)?.all())?;
+            let blocked = count(split.blocked.len());
+            let mut users: Vec<String> = split.users.into_iter().map(|(_, user)| user).collect();
             if users.is_empty() {
                 return Ok(Approval::Nobody);
             }
