@@ -160,6 +160,8 @@ struct State {
     knobs: Knobs,
     webhook_url: Option<String>,
     residents: Vec<Resident>,
+    /// Each resident's position in `residents`, by user id (residents are never removed).
+    by_user_id: HashMap<String, usize>,
     reply_tokens: HashMap<String, IssuedToken>,
     retry_keys: HashMap<String, AcceptedKey>,
     total_usage: u64,
@@ -205,6 +207,7 @@ impl Sandbox {
             knobs: config.knobs,
             webhook_url: config.webhook_url,
             residents: Vec::new(),
+            by_user_id: HashMap::new(),
             reply_tokens: HashMap::new(),
             retry_keys: HashMap::new(),
             total_usage: 0,
@@ -289,7 +292,10 @@ impl Sandbox {
         }
         let resident = Resident::new(new_user_id(), name.to_owned());
         let view = resident.view();
-        self.lock().residents.push(resident);
+        let mut state = self.lock();
+        let position = state.residents.len();
+        state.by_user_id.insert(resident.user_id.clone(), position);
+        state.residents.push(resident);
         Ok(view)
     }
 
@@ -594,7 +600,7 @@ impl Sandbox {
 
     pub(crate) fn profile(&self, user_id: &str) -> Result<Value, LineError> {
         let state = self.lock();
-        let friend = state.residents.iter().find(|r| r.user_id == user_id && r.friendship == Friendship::Friend);
+        let friend = state.by_user_id.get(user_id).map(|&i| &state.residents[i]).filter(|r| r.friendship == Friendship::Friend);
         let resident = friend.ok_or(LineError::NotFound)?;
         Ok(json!({"userId": resident.user_id, "displayName": resident.display_name, "language": "ja"}))
     }
@@ -646,7 +652,10 @@ impl Sandbox {
 
 impl State {
     fn resident_mut(&mut self, user_id: &str) -> Result<&mut Resident, ActionError> {
-        self.residents.iter_mut().find(|r| r.user_id == user_id).ok_or_else(|| ActionError::UnknownResident(user_id.to_owned()))
+        match self.by_user_id.get(user_id) {
+            Some(&i) => Ok(&mut self.residents[i]),
+            None => Err(ActionError::UnknownResident(user_id.to_owned())),
+        }
     }
 
     fn require_friend(&mut self, user_id: &str) -> Result<(), ActionError> {
@@ -721,7 +730,8 @@ impl State {
         let now = now_ms();
         let delivered_count = u64::try_from(messages.len()).unwrap_or(u64::MAX);
         for id in recipients {
-            match self.residents.iter_mut().find(|r| &r.user_id == id && r.friendship == Friendship::Friend) {
+            let position = self.by_user_id.get(id).copied();
+            match position.map(|i| &mut self.residents[i]).filter(|r| r.friendship == Friendship::Friend) {
                 Some(resident) => {
                     for message in messages {
                         resident.receive(now, via, message.clone());
