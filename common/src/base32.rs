@@ -30,6 +30,30 @@ pub fn encode(bytes: &[u8], symbols: usize) -> String {
         .collect()
 }
 
+/// The inverse of [`encode`]: reads `text` as a big-endian number and returns its low
+/// `bytes` bytes. `None` if a character is not a symbol or the number needs more than
+/// `bytes` bytes (extra high bits must be zero).
+pub fn decode(text: &str, bytes: usize) -> Option<Vec<u8>> {
+    let symbols: Vec<u8> = text.chars().map(decode_symbol).collect::<Option<_>>()?;
+    let total_bits = symbols.len() * 5;
+    let wanted_bits = bytes * 8;
+    let mut out = vec![0u8; bytes];
+    for (i, value) in symbols.iter().enumerate() {
+        for b in 0..5 {
+            if (value >> (4 - b)) & 1 == 0 {
+                continue;
+            }
+            let from_end = total_bits - 1 - (i * 5 + b);
+            if from_end >= wanted_bits {
+                return None;
+            }
+            let bit = wanted_bits - 1 - from_end;
+            out[bit / 8] |= 1 << (7 - bit % 8);
+        }
+    }
+    Some(out)
+}
+
 /// Reads one symbol, accepting lower case and Crockford's look-alikes (O→0, I/L→1).
 pub fn decode_symbol(c: char) -> Option<u8> {
     let c = match c.to_ascii_uppercase() {
@@ -63,6 +87,17 @@ mod tests {
         assert_eq!(encode(&[0x00, 0x21], 2), "11");
         // Missing leading bits are zero.
         assert_eq!(encode(&[0xff], 2), "7Z");
+    }
+
+    #[test]
+    fn decode_is_the_inverse_of_encode() {
+        for bytes in [vec![0u8; 10], vec![0xff; 10], (0..79u8).collect::<Vec<_>>()] {
+            let symbols = (bytes.len() * 8).div_ceil(5);
+            assert_eq!(decode(&encode(&bytes, symbols), bytes.len()), Some(bytes.clone()));
+        }
+        assert_eq!(decode("ZZZ", 1), None, "more bits than one byte holds");
+        assert_eq!(decode("7Z", 1), Some(vec![0xff]));
+        assert_eq!(decode("U", 1), None, "not a symbol");
     }
 
     #[test]

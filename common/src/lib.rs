@@ -10,6 +10,7 @@ pub mod business_type;
 pub mod ids;
 pub mod kiosk_token;
 pub mod lang;
+pub mod pass;
 pub mod text;
 pub mod venue;
 
