@@ -19,6 +19,7 @@ fn main() -> anyhow::Result<()> {
         venue_name: "市民体育館 メインアリーナ".to_owned(),
         checkin_url: "HTTPS://OSHIRASE.EXAMPLE.JP/K/KX7PQ2M901R2DW0A70PJXV6XG".to_owned(),
         seconds_to_next,
+        pending_scans: 0,
     };
     let Ok(()) = draw(&screen(30), &fonts, &mut frame);
     let start = Instant::now();

@@ -24,13 +24,14 @@ pub type Shared = Arc<Mutex<DisplayState>>;
 pub fn screen_for(display: &DisplayState, how_to_pair: &str) -> Screen {
     match display {
         DisplayState::Code { venue_name, checkin_url, seconds_to_next, offline_since_ms: None } => {
-            Screen::Idle { venue_name: venue_name.clone(), checkin_url: checkin_url.clone(), seconds_to_next: *seconds_to_next }
+            Screen::Idle { venue_name: venue_name.clone(), checkin_url: checkin_url.clone(), seconds_to_next: *seconds_to_next, pending_scans: 0 }
         }
         DisplayState::Code { venue_name, checkin_url, seconds_to_next, offline_since_ms: Some(since) } => Screen::Offline {
             since: format!("{}から", hh_mm_jst(*since)),
             checkin_url: Some(checkin_url.clone()),
             venue_name: venue_name.clone(),
             seconds_to_next: *seconds_to_next,
+            pending_scans: 0,
         },
         DisplayState::Unpaired => Screen::Unpaired { how_to: how_to_pair.to_owned() },
         DisplayState::ClockUntrusted => Screen::ClockUntrusted,

@@ -8,12 +8,14 @@
 // Tests fail by panicking, so unwrapping is how they report an unexpected error.
 #![allow(clippy::unwrap_used)]
 
+use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use embedded_graphics::pixelcolor::Rgb888;
-use embedded_graphics::prelude::Point;
-use oshirase_device::screen::{DEFAULT_FONT_PATH, Fonts, PngFrame, Screen, draw};
+use embedded_graphics::prelude::{DrawTarget, OriginDimensions, Pixel, Point, Size};
+use embedded_graphics::primitives::Rectangle;
+use oshirase_device::screen::{DEFAULT_FONT_PATH, Fonts, PngFrame, RefusalReason, Screen, draw};
 
 /// A realistic check-in URL (version 3 at level M): the first vector of `docs/protocol.md`.
 const URL: &str = "HTTPS://OSHIRASE.EXAMPLE.JP/K/KX7PQ2M901R2DW0A70PJXV6XG";
@@ -44,6 +46,7 @@ fn idle(venue_name: &str) -> Screen {
         venue_name: venue_name.to_owned(),
         checkin_url: URL.to_owned(),
         seconds_to_next: 12,
+        pending_scans: 0,
     }
 }
 
@@ -53,6 +56,139 @@ fn offline(checkin_url: Option<&str>) -> Screen {
         checkin_url: checkin_url.map(str::to_owned),
         venue_name: VENUE.to_owned(),
         seconds_to_next: 12,
+        pending_scans: 0,
+    }
+}
+
+/// `screen` (Idle or Offline) with `count` pass scans waiting to be sent.
+fn with_pending(mut screen: Screen, count: u32) -> Screen {
+    if let Screen::Idle { pending_scans, .. } | Screen::Offline { pending_scans, .. } = &mut screen
+    {
+        *pending_scans = count;
+    }
+    screen
+}
+
+/// A pass label far longer than anyone would choose: it shrinks, then ends in "…".
+const LONG_LABEL: &str = "おばあちゃん（さいたま市の実家）いつもの水曜日のデイサービス用";
+
+fn accepted(label: Option<&str>) -> Screen {
+    Screen::ScanAccepted {
+        label: label.map(str::to_owned),
+        time: "14:05".to_owned(),
+    }
+}
+
+const REASONS: [(RefusalReason, &str); 4] = [
+    (RefusalReason::Forged, "forged"),
+    (RefusalReason::Expired, "expired"),
+    (RefusalReason::Revoked, "revoked"),
+    (RefusalReason::Unreadable, "unreadable"),
+];
+
+/// Every screen the kiosk can show, with a name, in its widest realistic form.
+fn every_screen() -> Vec<(String, Screen)> {
+    let longest = "埼玉県さいたま市浦和区高砂三丁目 株式会社サンプル商事 本社ビル 1階 \
+                   エントランスホール受付前 特設イベント会場Aブロック 臨時受付カウ";
+    let mut screens = vec![
+        ("idle".to_owned(), idle(VENUE)),
+        ("idle-long-name".to_owned(), idle(longest)),
+        (
+            "idle-pending".to_owned(),
+            with_pending(idle(longest), 123_456),
+        ),
+        ("offline".to_owned(), offline(Some(URL))),
+        (
+            "offline-pending".to_owned(),
+            with_pending(offline(Some(URL)), 123_456),
+        ),
+        ("offline-no-code".to_owned(), offline(None)),
+        (
+            "offline-no-code-pending".to_owned(),
+            with_pending(offline(None), 123_456),
+        ),
+        (
+            "unpaired".to_owned(),
+            Screen::Unpaired {
+                how_to: "oshirase-kiosk pair --server URL --code CODE".to_owned(),
+            },
+        ),
+        ("clock-untrusted".to_owned(), Screen::ClockUntrusted),
+        ("disabled".to_owned(), Screen::Disabled),
+        ("scan-accepted".to_owned(), accepted(Some("こども1"))),
+        ("scan-accepted-no-label".to_owned(), accepted(None)),
+        (
+            "scan-accepted-long-label".to_owned(),
+            accepted(Some(LONG_LABEL)),
+        ),
+        ("help".to_owned(), Screen::Help),
+        ("storage-full".to_owned(), Screen::StorageFull),
+    ];
+    for (reason, name) in REASONS {
+        screens.push((
+            format!("scan-refused-{name}"),
+            Screen::ScanRefused { reason },
+        ));
+    }
+    screens
+}
+
+/// A frame that also notes where each run of pixels went: every `draw_iter` call (one line
+/// of text, one mark) as the box around its pixels, and anything drawn outside the frame.
+/// Backgrounds (`fill_solid`) are only checked for staying inside.
+struct InkRecorder {
+    frame: PngFrame,
+    inks: Vec<Rectangle>,
+    outside: usize,
+}
+
+impl InkRecorder {
+    fn new((width, height): (u32, u32)) -> InkRecorder {
+        InkRecorder {
+            frame: PngFrame::new(width, height),
+            inks: Vec::new(),
+            outside: 0,
+        }
+    }
+
+    fn frame_box(&self) -> Rectangle {
+        Rectangle::new(Point::zero(), self.frame.size())
+    }
+}
+
+impl OriginDimensions for InkRecorder {
+    fn size(&self) -> Size {
+        self.frame.size()
+    }
+}
+
+impl DrawTarget for InkRecorder {
+    type Color = Rgb888;
+    type Error = Infallible;
+
+    fn draw_iter<I>(&mut self, pixels: I) -> Result<(), Infallible>
+    where
+        I: IntoIterator<Item = Pixel<Rgb888>>,
+    {
+        let pixels: Vec<Pixel<Rgb888>> = pixels.into_iter().collect();
+        let frame = self.frame_box();
+        self.outside += pixels.iter().filter(|p| !frame.contains(p.0)).count();
+        if let Some(first) = pixels.first() {
+            let (mut min, mut max) = (first.0, first.0);
+            for Pixel(p, _) in &pixels {
+                min = Point::new(min.x.min(p.x), min.y.min(p.y));
+                max = Point::new(max.x.max(p.x), max.y.max(p.y));
+            }
+            self.inks.push(Rectangle::with_corners(min, max));
+        }
+        self.frame.draw_iter(pixels)
+    }
+
+    fn fill_solid(&mut self, area: &Rectangle, color: Rgb888) -> Result<(), Infallible> {
+        let inside = self.frame_box().intersection(area);
+        self.outside +=
+            (area.size.width * area.size.height - inside.size.width * inside.size.height) as usize;
+        self.frame.fill_solid(area, color)
     }
 }
 
@@ -187,6 +323,116 @@ fn the_clock_untrusted_screen_matches_its_golden_images() {
 #[test]
 fn the_disabled_screen_matches_its_golden_images() {
     assert_matches_golden("disabled", &Screen::Disabled);
+}
+
+#[test]
+fn the_idle_screen_with_scans_waiting_matches_its_golden_images() {
+    assert_matches_golden("idle-pending", &with_pending(idle(VENUE), 12));
+}
+
+#[test]
+fn the_offline_screen_with_scans_waiting_matches_its_golden_images() {
+    assert_matches_golden("offline-pending", &with_pending(offline(Some(URL)), 12));
+    assert_matches_golden("offline-no-code-pending", &with_pending(offline(None), 1));
+}
+
+#[test]
+fn the_scan_accepted_screen_matches_its_golden_images() {
+    assert_matches_golden("scan-accepted", &accepted(Some("こども1")));
+    assert_matches_golden("scan-accepted-no-label", &accepted(None));
+    assert_matches_golden("scan-accepted-long-label", &accepted(Some(LONG_LABEL)));
+}
+
+#[test]
+fn every_scan_refused_screen_matches_its_golden_images() {
+    for (reason, name) in REASONS {
+        assert_matches_golden(
+            &format!("scan-refused-{name}"),
+            &Screen::ScanRefused { reason },
+        );
+    }
+}
+
+#[test]
+fn the_help_screen_matches_its_golden_images() {
+    assert_matches_golden("help", &Screen::Help);
+}
+
+#[test]
+fn the_storage_full_screen_matches_its_golden_images() {
+    assert_matches_golden("storage-full", &Screen::StorageFull);
+}
+
+#[test]
+fn every_screen_keeps_its_text_inside_the_frame_and_apart_at_every_size() {
+    let mut failures = Vec::new();
+    for (name, screen) in every_screen() {
+        for size in SIZES {
+            let mut recorder = InkRecorder::new(size);
+            let Ok(()) = draw(&screen, fonts(), &mut recorder);
+            if recorder.outside > 0 {
+                failures.push(format!(
+                    "{name} at {size:?}: {} pixels off the frame",
+                    recorder.outside
+                ));
+            }
+            // Nothing closer to the edge than 1% of the shorter side.
+            let inset = i32::try_from(size.0.min(size.1) / 100).unwrap();
+            let safe = Rectangle::new(
+                Point::new(inset, inset),
+                Size::new(size.0 - 2 * inset as u32, size.1 - 2 * inset as u32),
+            );
+            for ink in &recorder.inks {
+                if safe.intersection(ink) != *ink {
+                    failures.push(format!("{name} at {size:?}: {ink:?} reaches the edge"));
+                }
+            }
+            for (index, first) in recorder.inks.iter().enumerate() {
+                for second in &recorder.inks[index + 1..] {
+                    if !first.intersection(second).is_zero_sized() {
+                        failures.push(format!("{name} at {size:?}: {first:?} overlaps {second:?}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn waiting_scans_change_the_frame_but_not_the_code() {
+    for screen in [idle(VENUE), offline(Some(URL))] {
+        let plain = render(&screen, (800, 480));
+        let pending = render(&with_pending(screen, 12), (800, 480));
+        assert_ne!(plain.rgb(), pending.rgb());
+        assert_eq!(decode_qr(800, 480, &pending.luma()), [URL]);
+    }
+}
+
+#[test]
+fn each_refusal_reason_draws_its_own_screen() {
+    let frames: Vec<Vec<u8>> = REASONS
+        .iter()
+        .map(|(reason, _)| {
+            render(&Screen::ScanRefused { reason: *reason }, (800, 480))
+                .rgb()
+                .to_vec()
+        })
+        .collect();
+    for (index, frame) in frames.iter().enumerate() {
+        for other in &frames[index + 1..] {
+            assert_ne!(frame, other);
+        }
+    }
+}
+
+#[test]
+fn the_pass_label_is_shown_only_when_the_pass_has_one() {
+    let with = render(&accepted(Some("こども1")), (800, 480));
+    let without = render(&accepted(None), (800, 480));
+    let other = render(&accepted(Some("こども2")), (800, 480));
+    assert_ne!(with.rgb(), without.rgb());
+    assert_ne!(with.rgb(), other.rgb());
 }
 
 #[test]

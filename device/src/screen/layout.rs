@@ -1,9 +1,12 @@
 //! Where things go on each screen, computed from the target's size alone.
 //!
-//! Two layouts cover every screen: the code screen (the QR code as large as fits, whole-pixel
-//! modules, with the place's name, instructions and countdown beside it) and the message
-//! screen (a coloured bar and a centred Japanese message with English below). Sizes are in
-//! `u`, a hundredth of the shorter side, so 800×480, 1024×600 and 1920×1080 look alike.
+//! Two layouts here cover the kiosk's standing screens: the code screen (the QR code as large
+//! as fits, whole-pixel modules, with the place's name, instructions and countdown beside it)
+//! and the message screen (a coloured bar and a centred Japanese message with English below);
+//! both show a small chip with the number of pass scans not yet sent when there are any. The
+//! scan screens (`verdict`) and the help screen (`help`) have their own modules and share the
+//! palette. Sizes are in `u`, a hundredth of the shorter side, so 800×480, 1024×600 and
+//! 1920×1080 look alike.
 
 use embedded_graphics::Drawable;
 use embedded_graphics::pixelcolor::Rgb888;
@@ -43,6 +46,8 @@ pub(crate) struct CodeScreen<'a> {
     pub seconds_to_next: u32,
     /// Set when offline: the formatted time the connection was lost.
     pub offline_since: Option<&'a str>,
+    /// Pass scans waiting to be sent to the server; shown only when above zero.
+    pub pending_scans: u32,
 }
 
 /// What a message screen shows.
@@ -58,6 +63,8 @@ pub(crate) struct Message<'a> {
     pub detail_en: Option<&'a str>,
     /// Text shown verbatim in a grey box (a command to type).
     pub code: Option<&'a str>,
+    /// Pass scans waiting to be sent to the server; shown only when above zero.
+    pub pending_scans: u32,
 }
 
 /// The disabled screen's message.
@@ -69,6 +76,7 @@ pub(crate) const DISABLED: Message<'static> = Message {
     detail_ja: Some("施設の係の方に\u{200B}お知らせください"),
     detail_en: Some("Please let the staff know."),
     code: None,
+    pending_scans: 0,
 };
 
 /// Shown instead of a code that cannot be encoded (a misconfigured, far too long URL).
@@ -80,6 +88,7 @@ const UNENCODABLE: Message<'static> = Message {
     detail_ja: Some("施設の係の方に\u{200B}お知らせください"),
     detail_en: Some("Please let the staff know."),
     code: None,
+    pending_scans: 0,
 };
 
 const INSTRUCTIONS_JA: &str = "LINEの\u{200B}QRコードリーダー、\u{200B}または\u{200B}スマートフォンの\u{200B}カメラで\u{200B}読み取って\u{200B}ください";
@@ -183,6 +192,10 @@ where
     countdown_en.draw(fonts, left, y, width, Align::Left, target)?;
     y -= countdown_ja.height();
     countdown_ja.draw(fonts, left, y, width, Align::Left, target)?;
+    if let Some(chip) = PendingChip::new(screen.pending_scans, fonts, u, max_width) {
+        y -= gap(2.0) + chip.height;
+        chip.draw(fonts, left, y, target)?;
+    }
     if let Some(since) = screen.offline_since {
         y -= gap(2.5);
         y = offline_notice(since, fonts, left, y, width, u, target)?;
@@ -427,5 +440,113 @@ where
             target,
         )?;
     }
+    if let Some(chip) = PendingChip::new(message.pending_scans, fonts, u, max_width) {
+        let top = h - gap(4.0) - chip.height;
+        chip.draw(fonts, (w - chip.width) / 2, top, target)?;
+    }
     Ok(())
+}
+
+/// The small grey chip that says how many pass scans wait to be sent to the server
+/// ("未送信 12件" with the English after it on the same baseline, or below it when the line
+/// is too narrow). Staff read it; visitors can ignore it, so it is the smallest text.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingChip {
+    ja: Paragraph,
+    en: Paragraph,
+    /// Where the English starts relative to the chip's top-left corner.
+    en_offset: Point,
+    pad: (i32, i32),
+    pub width: i32,
+    pub height: i32,
+}
+
+impl PendingChip {
+    /// The chip for `count` scans at most `max_width` wide, or `None` when nothing waits.
+    pub fn new(count: u32, fonts: &Fonts, u: f32, max_width: f32) -> Option<PendingChip> {
+        if count == 0 {
+            return None;
+        }
+        let pad = ((1.6 * u).round() as i32, (0.5 * u).round() as i32);
+        let inner = (max_width - 2.0 * pad.0 as f32).max(1.0);
+        let ja = fonts.paragraph(
+            &format!("未送信 {count}件"),
+            Style::regular(3.4 * u, Palette::INK, Palette::BOX).bold(),
+            inner,
+        );
+        let noun = if count == 1 { "scan" } else { "scans" };
+        let en_style = Style::regular(2.8 * u, Palette::MUTED, Palette::BOX);
+        let ja_width = widest(fonts, &ja);
+        let space = (1.4 * u).round() as i32;
+        let one_line = fonts.paragraph(&format!("{count} {noun} not yet sent"), en_style, inner);
+        let en_width = widest(fonts, &one_line);
+        let (en, en_offset, text_width, text_height) =
+            if one_line.lines.len() == 1 && (ja_width + space + en_width) as f32 <= inner {
+                let shift = (fonts.baseline(ja.style) - fonts.baseline(en_style)).round() as i32;
+                let offset = Point::new(pad.0 + ja_width + space, pad.1 + shift);
+                (one_line, offset, ja_width + space + en_width, ja.height())
+            } else {
+                let offset = Point::new(pad.0, pad.1 + ja.height());
+                let height = ja.height() + one_line.height();
+                (one_line, offset, ja_width.max(en_width), height)
+            };
+        Some(PendingChip {
+            ja,
+            en,
+            en_offset,
+            pad,
+            width: text_width + 2 * pad.0,
+            height: text_height + 2 * pad.1,
+        })
+    }
+
+    /// Draws the chip with its top-left corner at (`left`, `top`).
+    pub fn draw<D>(
+        &self,
+        fonts: &Fonts,
+        left: i32,
+        top: i32,
+        target: &mut D,
+    ) -> Result<(), D::Error>
+    where
+        D: DrawTarget<Color = Rgb888>,
+    {
+        let corner = (self.height / 2).max(1) as u32;
+        RoundedRectangle::with_equal_corners(
+            Rectangle::new(
+                Point::new(left, top),
+                Size::new(self.width as u32, self.height as u32),
+            ),
+            Size::new(corner, corner),
+        )
+        .into_styled(PrimitiveStyle::with_fill(Palette::BOX))
+        .draw(target)?;
+        let width = self.width - 2 * self.pad.0;
+        self.ja.draw(
+            fonts,
+            left + self.pad.0,
+            top + self.pad.1,
+            width,
+            Align::Left,
+            target,
+        )?;
+        self.en.draw(
+            fonts,
+            left + self.en_offset.x,
+            top + self.en_offset.y,
+            width,
+            Align::Left,
+            target,
+        )
+    }
+}
+
+/// Width of the widest line of `paragraph`, rounded up to whole pixels.
+pub(crate) fn widest(fonts: &Fonts, paragraph: &Paragraph) -> i32 {
+    paragraph
+        .lines
+        .iter()
+        .map(|line| fonts.width(line, paragraph.style))
+        .fold(0.0, f32::max)
+        .ceil() as i32
 }

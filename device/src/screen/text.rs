@@ -253,6 +253,14 @@ impl Fonts {
         target.draw_iter(coverage.pixels(style))
     }
 
+    /// Distance in pixels from the top of a line box to the baseline of its text, so that
+    /// runs of two sizes on one line can share a baseline.
+    pub(crate) fn baseline(&self, style: Style) -> f32 {
+        let font = self.gothic.as_scaled(self.scale(style.size));
+        let glyph_height = font.ascent() - font.descent();
+        (style.line_height() - glyph_height) / 2.0 + font.ascent()
+    }
+
     /// The em size in pixels as the `PxScale` ab_glyph wants (ascent to descent).
     fn scale(&self, em_px: f32) -> PxScale {
         let units_per_em = self.gothic.units_per_em().unwrap_or(1000.0);
@@ -419,7 +427,7 @@ impl Coverage {
 }
 
 /// `from` moved towards `to` by `amount` (0.0 to 1.0), per channel.
-fn blend(from: Rgb888, to: Rgb888, amount: f32) -> Rgb888 {
+pub(crate) fn blend(from: Rgb888, to: Rgb888, amount: f32) -> Rgb888 {
     let channel = |a: u8, b: u8| -> u8 {
         let value = f32::from(a) + (f32::from(b) - f32::from(a)) * amount;
         value.round().clamp(0.0, 255.0) as u8
