@@ -8,6 +8,7 @@
 //! - [`pairing`] and [`storage`]: pairing with the server and keeping the kiosk's identity.
 
 pub mod display;
+pub mod feedback;
 pub mod pairing;
 pub mod preview;
 pub mod protocol;
