@@ -24,5 +24,5 @@ ensure_packages() {
 # Runtime: the Japanese font embedded in posters.
 RUNTIME_PACKAGES=(fonts-ipaexfont-gothic)
 # Tests: a real browser and its driver, PDF rasteriser, C compiler for bundled SQLite,
-# dpkg-shlibdeps for the kiosk's Debian package.
-TEST_PACKAGES=(fonts-ipaexfont-gothic chromium chromium-driver poppler-utils gcc libc6-dev dpkg-dev)
+# dpkg-shlibdeps for the kiosk's Debian package, libclang for the camera backend's bindgen (nokhwa).
+TEST_PACKAGES=(fonts-ipaexfont-gothic chromium chromium-driver poppler-utils gcc libc6-dev dpkg-dev libclang-dev)
