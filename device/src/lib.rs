@@ -7,6 +7,7 @@
 //!   driven by one event enum.
 //! - [`pairing`] and [`storage`]: pairing with the server and keeping the kiosk's identity.
 
+pub mod buffer;
 pub mod camera;
 pub mod display;
 pub mod feedback;
