@@ -176,7 +176,8 @@ async fn run(data_dir: &Path, preview_listen: Option<SocketAddr>, framebuffer: O
         }
         let wait_ms = match kiosk.next_action() {
             Action::Wait { ms } => ms.min(1000),
-            Action::SendHeartbeat => 1000,
+            // Scan sync is wired with the camera (issue 7); nothing commits scans yet.
+            Action::SendHeartbeat | Action::SendScans { .. } => 1000,
         };
         tokio::select! {
             outcome = finished(&mut in_flight) => {

@@ -23,6 +23,12 @@
 //! valid codes: its clock stays trusted. `disabled` from the server (a revoked kiosk or a
 //! withdrawn place) stops the codes; `401` (the server does not know the kiosk) shows
 //! [`View::Unpaired`].
+//!
+//! **Scan sync** (issue 7). The scan buffer (`buffer.rs`) commits each accepted pass scan
+//! with a sequence number ([`Event::ScanCommitted`]); the machine asks for
+//! [`Action::SendScans`] after the server's last acknowledgement, one batch at a time, with its
+//! own backoff after a failure; a due heartbeat always goes first. The server is idempotent by
+//! (kiosk, sequence), so a batch sent twice after a crash is counted once.
 
 use oshirase_common::kiosk_token::{KioskToken, Steps};
 
@@ -81,8 +87,41 @@ pub enum Event {
         /// When.
         at_monotonic_ms: u64,
     },
-    // Scan sync (issue 7) adds its events here: a scan committed to the local buffer, a batch
-    // sent, a batch acknowledged up to a cursor, a batch failed.
+    /// At start: what the scan buffer holds (the server acknowledged everything up to
+    /// `acknowledged_through` before the restart; `last_seq` is the newest scan kept).
+    ScansRestored {
+        /// Unsent scans start after this.
+        acknowledged_through: u64,
+        /// The newest scan in the buffer.
+        last_seq: u64,
+    },
+    /// A scan was committed to the buffer with this sequence number.
+    ScanCommitted {
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// A batch of scans left, up to `through`.
+    ScansSent {
+        /// When (monotonic).
+        at_monotonic_ms: u64,
+        /// The batch's last sequence number.
+        through: u64,
+    },
+    /// The server acknowledged every scan up to `through` (the run loop prunes the buffer).
+    ScansAcknowledged {
+        /// When (monotonic).
+        at_monotonic_ms: u64,
+        /// The highest sequence number the server has.
+        through: u64,
+    },
+    /// A batch got no usable answer; it is sent again later (the server is idempotent by
+    /// kiosk and sequence number).
+    ScansFailed {
+        /// When (monotonic).
+        at_monotonic_ms: u64,
+        /// What went wrong.
+        error: String,
+    },
 }
 
 /// The server's answer to a heartbeat (`docs/protocol.md`).
@@ -125,6 +164,11 @@ pub struct HeartbeatAnswer {
 pub enum Action {
     /// Send a heartbeat now (then report [`Event::HeartbeatSent`] and its outcome).
     SendHeartbeat,
+    /// Send the buffer's scans after `after` (then report [`Event::ScansSent`] and the outcome).
+    SendScans {
+        /// The server has everything up to this sequence number.
+        after: u64,
+    },
     /// Nothing is due for this long; the loop still ticks every second for the screen.
     Wait {
         /// Milliseconds.
@@ -229,8 +273,18 @@ pub struct Kiosk {
     offline_since_monotonic_ms: Option<u64>,
     last_error: Option<String>,
     jitter: SplitMix64,
-    // Scan sync (issue 7) keeps its state here: the buffer's sent-up-to cursor, the next
-    // sync time and its own backoff.
+    sync: SyncState,
+}
+
+/// Where scan sync is: acknowledged up to, the newest scan, a batch in flight, and its own
+/// backoff (a heartbeat and a sync fail independently).
+#[derive(Debug, Clone, Copy, Default)]
+struct SyncState {
+    acknowledged_through: u64,
+    last_seq: u64,
+    in_flight_since_ms: Option<u64>,
+    next_at_ms: u64,
+    failures: u32,
 }
 
 impl Kiosk {
@@ -258,6 +312,7 @@ impl Kiosk {
             offline_since_monotonic_ms: None,
             last_error: None,
             jitter: SplitMix64(seed),
+            sync: SyncState::default(),
         }
     }
 
@@ -283,6 +338,25 @@ impl Kiosk {
                 at_monotonic_ms,
                 error,
             } => self.failed(at_monotonic_ms, error),
+            Event::ScansRestored { acknowledged_through, last_seq } => {
+                self.sync.acknowledged_through = acknowledged_through;
+                self.sync.last_seq = last_seq.max(acknowledged_through);
+            }
+            Event::ScanCommitted { seq } => self.sync.last_seq = self.sync.last_seq.max(seq),
+            Event::ScansSent { at_monotonic_ms, .. } => self.sync.in_flight_since_ms = Some(at_monotonic_ms),
+            Event::ScansAcknowledged { at_monotonic_ms, through } => {
+                self.sync.in_flight_since_ms = None;
+                self.sync.failures = 0;
+                self.sync.acknowledged_through = self.sync.acknowledged_through.max(through);
+                self.sync.next_at_ms = at_monotonic_ms;
+            }
+            Event::ScansFailed { at_monotonic_ms, error } => {
+                self.sync.in_flight_since_ms = None;
+                self.sync.failures = self.sync.failures.saturating_add(1);
+                self.last_error = Some(error);
+                let delay = self.sync_backoff_ms();
+                self.sync.next_at_ms = at_monotonic_ms.saturating_add(delay);
+            }
             Event::HeartbeatRefused { at_monotonic_ms } => {
                 self.in_flight_since_ms = None;
                 self.refused = true;
@@ -294,19 +368,31 @@ impl Kiosk {
         }
     }
 
-    /// What the run loop should do now.
+    /// What the run loop should do now: a due heartbeat first, then unsent scans.
     pub fn next_action(&self) -> Action {
         let every = self.timing.heartbeat_every_ms;
         let (Some(_), Some(clocks)) = (&self.identity, self.clocks) else {
             return Action::Wait { ms: every };
         };
-        if self.in_flight_since_ms.is_some() {
-            return Action::Wait { ms: every };
+        let heartbeat_in = match self.in_flight_since_ms {
+            Some(_) => every,
+            None => self.next_heartbeat_at_ms.saturating_sub(clocks.monotonic_ms),
+        };
+        if heartbeat_in == 0 {
+            return Action::SendHeartbeat;
         }
-        match self.next_heartbeat_at_ms.checked_sub(clocks.monotonic_ms) {
-            Some(ms) if ms > 0 => Action::Wait { ms },
-            _ => Action::SendHeartbeat,
+        if self.refused || self.sync.in_flight_since_ms.is_some() || self.sync.last_seq <= self.sync.acknowledged_through {
+            return Action::Wait { ms: heartbeat_in };
         }
+        match self.sync.next_at_ms.saturating_sub(clocks.monotonic_ms) {
+            0 => Action::SendScans { after: self.sync.acknowledged_through },
+            sync_in => Action::Wait { ms: heartbeat_in.min(sync_in) },
+        }
+    }
+
+    /// Scans kept but not yet acknowledged by the server (the screen shows the number).
+    pub fn pending_scans(&self) -> u64 {
+        self.sync.last_seq.saturating_sub(self.sync.acknowledged_through)
     }
 
     /// What the screen shows now.
@@ -457,6 +543,14 @@ impl Kiosk {
         self.offline_since_monotonic_ms.get_or_insert(at_ms);
         self.last_error = Some(error);
         self.next_heartbeat_at_ms = at_ms.saturating_add(self.backoff_ms());
+    }
+
+    /// The sync's own backoff, with the same rules as the heartbeat's.
+    fn sync_backoff_ms(&mut self) -> u64 {
+        let doublings = self.sync.failures.saturating_sub(1).min(32);
+        let base = self.timing.backoff_first_ms.saturating_mul(1u64 << doublings).min(self.timing.backoff_max_ms);
+        let half = base / 2;
+        half + self.jitter.next() % (base - half + 1)
     }
 
     /// "Equal jitter": half the exponential delay, plus up to the other half at random, so

@@ -83,6 +83,7 @@ fn wait_ms(k: &Kiosk) -> u64 {
     match k.next_action() {
         Action::Wait { ms } => ms,
         Action::SendHeartbeat => panic!("expected a wait, the kiosk wants to send a heartbeat"),
+        Action::SendScans { after } => panic!("expected a wait, the kiosk wants to send scans after {after}"),
     }
 }
 
@@ -387,4 +388,52 @@ fn checkin_urls_are_upper_case_and_keep_a_path_prefix() {
         checkin_url("http://127.0.0.1:8080/oshirase", &token),
         format!("HTTP://127.0.0.1:8080/oshirase/K/{token}")
     );
+}
+
+#[test]
+fn committed_scans_are_sent_after_the_servers_cursor_and_acknowledged_ones_stop_counting() {
+    let mut k = trusted_kiosk(1);
+    assert_eq!(k.pending_scans(), 0);
+    assert!(matches!(k.next_action(), Action::Wait { .. }), "nothing to sync");
+    for seq in 1..=3 {
+        k.handle(Event::ScanCommitted { seq });
+    }
+    assert_eq!(k.pending_scans(), 3);
+    assert_eq!(k.next_action(), Action::SendScans { after: 0 });
+    k.handle(Event::ScansSent { at_monotonic_ms: 1_300, through: 3 });
+    assert!(matches!(k.next_action(), Action::Wait { .. }), "one batch at a time");
+    k.handle(Event::ScanCommitted { seq: 4 });
+    k.handle(Event::ScansAcknowledged { at_monotonic_ms: 1_400, through: 3 });
+    assert_eq!(k.pending_scans(), 1);
+    k.handle(tick(1_400, WRONG_SYSTEM_MS + 1_400, false));
+    assert_eq!(k.next_action(), Action::SendScans { after: 3 }, "the scan made while the batch was out");
+}
+
+#[test]
+fn a_failed_sync_backs_off_on_its_own_and_a_due_heartbeat_goes_first() {
+    let mut k = trusted_kiosk(2);
+    k.handle(Event::ScanCommitted { seq: 1 });
+    k.handle(Event::ScansSent { at_monotonic_ms: 1_200, through: 1 });
+    k.handle(Event::ScansFailed { at_monotonic_ms: 1_300, error: "connection refused".into() });
+    let waited = wait_ms(&k);
+    // Failed at 1 300 ms, last tick at 1 200 ms: the retry is 5–10 s after the failure.
+    assert!((5_100..=10_100).contains(&waited), "the first retry comes 5–10 s after the failure: {waited}");
+    assert_eq!(k.view().heartbeat_name(), "idle", "a failed sync alone does not make the kiosk offline");
+    assert_eq!(k.heartbeat_report().last_error.as_deref(), Some("connection refused"), "but the next heartbeat says why");
+    // Later than both the retry and the next heartbeat (60 s): the heartbeat goes first.
+    k.handle(tick(70_000, WRONG_SYSTEM_MS + 70_000, false));
+    assert_eq!(k.next_action(), Action::SendHeartbeat);
+    k.handle(Event::HeartbeatSent { at_monotonic_ms: 70_000 });
+    assert_eq!(k.next_action(), Action::SendScans { after: 0 }, "then the scans, while the heartbeat is out");
+}
+
+#[test]
+fn after_a_restart_the_buffer_says_what_is_still_unsent() {
+    let mut k = trusted_kiosk(3);
+    k.handle(Event::ScansRestored { acknowledged_through: 40, last_seq: 52 });
+    assert_eq!(k.pending_scans(), 12);
+    assert_eq!(k.next_action(), Action::SendScans { after: 40 });
+    let mut empty = trusted_kiosk(4);
+    empty.handle(Event::ScansRestored { acknowledged_through: 52, last_seq: 52 });
+    assert_eq!(empty.pending_scans(), 0);
 }
