@@ -35,15 +35,7 @@ struct World {
 }
 
 async fn api(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
-    let mut request = Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {token}"));
-    let body = match body {
-        Some(b) => {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-            Body::from(b.to_string())
-        }
-        None => Body::empty(),
-    };
-    let response = app.send(request.body(body).unwrap()).await;
+    let response = support::call(app, method, path, token, body).await;
     assert!(response.status().is_success(), "{method} {path}: {}", response.status());
     json_body(response).await
 }

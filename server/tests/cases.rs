@@ -4,25 +4,13 @@
 
 mod support;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::Response;
 use oshirase_server::cases::parse_jst;
 use oshirase_server::staff::Role;
-use serde_json::{Value, json};
-use support::{TestApp, add_staff, add_token, json_body};
+use serde_json::json;
+use support::{call, TestApp, add_staff, add_token, json_body};
 
-async fn call(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> Response {
-    let mut request = Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {token}"));
-    let body = match body {
-        Some(b) => {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-            Body::from(b.to_string())
-        }
-        None => Body::empty(),
-    };
-    app.send(request.body(body).unwrap()).await
-}
 
 /// Registers a place of a business type; returns its location id.
 async fn place(app: &TestApp, name: &str, business_type: &str) -> String {

@@ -5,24 +5,11 @@
 
 mod support;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use axum::response::Response;
+use axum::http::StatusCode;
 use oshirase_server::staff::Role;
-use serde_json::{Value, json};
-use support::{TestApp, add_staff, add_token, json_body, text};
+use serde_json::json;
+use support::{call, TestApp, add_staff, add_token, json_body, text};
 
-async fn call(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> Response {
-    let mut request = Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {token}"));
-    let body = match body {
-        Some(b) => {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-            Body::from(b.to_string())
-        }
-        None => Body::empty(),
-    };
-    app.send(request.body(body).unwrap()).await
-}
 
 #[tokio::test]
 async fn an_admin_publishes_and_withdraws_a_notice_and_nothing_else_becomes_public() {

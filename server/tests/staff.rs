@@ -9,8 +9,8 @@ use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use oshirase_server::routes::staff::{Access, Kind, ROUTES};
 use oshirase_server::staff::Role;
-use serde_json::{Value, json};
-use support::{PASSWORD, TestApp, add_staff, add_token, json_body, text};
+use serde_json::json;
+use support::{api_call, PASSWORD, TestApp, add_staff, add_token, json_body, text};
 
 /// A signed-in console session: its cookie and its CSRF token.
 #[derive(Clone)]
@@ -52,20 +52,6 @@ async fn page_post(app: &TestApp, path: &str, session: Option<&Session>, fields:
     app.send(request.body(Body::from(serde_urlencoded::to_string(&fields).unwrap())).unwrap()).await
 }
 
-async fn api_call(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
-    let mut request = Request::builder().method(method).uri(path);
-    if let Some(t) = token {
-        request = request.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    let body = match body {
-        Some(b) => {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-            Body::from(b.to_string())
-        }
-        None => Body::empty(),
-    };
-    app.send(request.body(body).unwrap()).await
-}
 
 fn redirects_to_login(response: &Response) -> bool {
     response.status() == StatusCode::SEE_OTHER && response.headers()[header::LOCATION].to_str().unwrap().starts_with("/staff/login")

@@ -102,6 +102,27 @@ impl TestApp {
     }
 }
 
+/// A JSON API request with an optional bearer token and an optional JSON body.
+pub async fn api_call(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let body = match body {
+        Some(b) => {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Body::from(b.to_string())
+        }
+        None => Body::empty(),
+    };
+    app.send(request.body(body).unwrap()).await
+}
+
+/// [`api_call`] with a token.
+pub async fn call(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> Response {
+    api_call(app, method, path, Some(token), body).await
+}
+
 /// The password of every staff account [`add_staff`] makes.
 pub const PASSWORD: &str = "correct horse battery staple";
 
