@@ -323,6 +323,36 @@ where
     Ok(top)
 }
 
+/// The frame a screen is laid out on: its size, its unit (1% of the shorter side) and the
+/// height of the accent bar along its top.
+pub(crate) struct Frame {
+    pub w: i32,
+    pub h: i32,
+    pub u: f32,
+    pub bar: i32,
+}
+
+impl Frame {
+    /// `units` of the frame's unit, in whole pixels.
+    pub fn gap(&self, units: f32) -> i32 {
+        (units * self.u).round() as i32
+    }
+}
+
+/// Paints the paper and an accent bar along the top; returns the frame to lay out on.
+pub(crate) fn paper_with_bar<D>(target: &mut D, accent: Rgb888) -> Result<Frame, D::Error>
+where
+    D: DrawTarget<Color = Rgb888>,
+{
+    let bounds = target.bounding_box();
+    let (w, h) = (bounds.size.width as i32, bounds.size.height as i32);
+    let u = w.min(h) as f32 / 100.0;
+    let bar = ((2.0 * u).round() as i32).max(2);
+    target.fill_solid(&bounds, Palette::PAPER)?;
+    target.fill_solid(&Rectangle::new(Point::zero(), Size::new(w as u32, bar as u32)), accent)?;
+    Ok(Frame { w, h, u, bar })
+}
+
 /// Draws a message screen: an accent bar along the top and the message centred.
 pub(crate) fn message_screen<D>(
     message: &Message<'_>,
@@ -332,15 +362,9 @@ pub(crate) fn message_screen<D>(
 where
     D: DrawTarget<Color = Rgb888>,
 {
-    let frame = target.bounding_box();
-    let (w, h) = (frame.size.width as i32, frame.size.height as i32);
-    let u = w.min(h) as f32 / 100.0;
-    let gap = |units: f32| (units * u).round() as i32;
-    target.fill_solid(&frame, Palette::PAPER)?;
-    target.fill_solid(
-        &Rectangle::new(Point::zero(), Size::new(w as u32, gap(2.0).max(2) as u32)),
-        message.accent,
-    )?;
+    let frame = paper_with_bar(target, message.accent)?;
+    let (w, h, u) = (frame.w, frame.h, frame.u);
+    let gap = |units: f32| frame.gap(units);
 
     let width = (w - 2 * gap(8.0)).min(gap(160.0)).max(1);
     let left = (w - width) / 2;

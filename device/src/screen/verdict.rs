@@ -8,7 +8,7 @@ use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::{DrawTarget, Point, Primitive, Size};
 use embedded_graphics::primitives::{PrimitiveStyle, Rectangle, RoundedRectangle};
 
-use super::layout::{Palette, widest};
+use super::layout::{Palette, paper_with_bar, widest};
 use super::mark::Mark;
 use super::text::{Align, Fonts, Paragraph, Style};
 
@@ -35,16 +35,9 @@ pub(crate) fn verdict_screen<D>(
 where
     D: DrawTarget<Color = Rgb888>,
 {
-    let frame = target.bounding_box();
-    let (w, h) = (frame.size.width as i32, frame.size.height as i32);
-    let u = w.min(h) as f32 / 100.0;
-    let gap = |units: f32| (units * u).round() as i32;
-    target.fill_solid(&frame, Palette::PAPER)?;
-    let bar = gap(2.0).max(2);
-    target.fill_solid(
-        &Rectangle::new(Point::zero(), Size::new(w as u32, bar as u32)),
-        verdict.color,
-    )?;
+    let frame = paper_with_bar(target, verdict.color)?;
+    let (w, h, u, bar) = (frame.w, frame.h, frame.u, frame.bar);
+    let gap = |units: f32| frame.gap(units);
 
     let landscape = w >= h;
     let margin = gap(6.0);
