@@ -158,6 +158,41 @@ impl TestServer {
         self.client.post(&url).bearer_auth(token).send().await.unwrap_or_else(|e| panic!("POST {url}: {e}"))
     }
 
+    /// A staff account made with `oshirase-server admin create` on this server's database;
+    /// returns its one-time password (the command's last line).
+    pub fn create_staff(&self, login: &str, name: &str, roles: &str) -> String {
+        let output = self.admin(&["admin", "create", "--login", login, "--name", name, "--roles", roles]);
+        output.lines().last().expect("the password line").trim().to_owned()
+    }
+
+    /// A staff API token acting with `role` of the account `login`
+    /// (`oshirase-server admin token`); returns the token (the command's last line).
+    pub fn staff_token(&self, login: &str, role: &str, purpose: &str) -> String {
+        let output = self.admin(&["admin", "token", "--login", login, "--role", role, "--name", purpose]);
+        output.lines().last().expect("the token line").trim().to_owned()
+    }
+
+    /// Runs the server binary's administrative command on this server's database, asserting
+    /// success; returns its standard output.
+    fn admin(&self, args: &[&str]) -> String {
+        let db = self.database_path();
+        let output = run_server_binary(args, &[("OSHIRASE_DATABASE__PATH", db.to_str().expect("UTF-8 path"))]);
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// A staff JSON API call with `token`; the status and the JSON body (`null` if none).
+    pub async fn staff_api(&self, token: &str, method: reqwest::Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
+        let url = self.url(path);
+        let mut request = self.client.request(method.clone(), &url).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// `GET /metrics` without credentials, asserting 200; returns the exposition text.
     pub async fn metrics(&self) -> String {
         let response = self.get("/metrics").await;

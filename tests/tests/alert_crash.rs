@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use oshirase_e2e::line::now_ms;
 use oshirase_e2e::texts::{button, catalog, confirm_templates, texts};
-use oshirase_e2e::{LineWorld, TestServer, run_server_binary};
+use oshirase_e2e::{LineWorld, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -98,25 +98,10 @@ impl Control {
 }
 
 fn staff_token(server: &TestServer, login: &str, roles: &str) -> String {
-    let db = server.database_path();
-    let env = [("OSHIRASE_DATABASE__PATH", db.to_str().expect("UTF-8 path"))];
-    let created = run_server_binary(&["admin", "create", "--login", login, "--name", login, "--roles", roles], &env);
-    assert!(created.status.success(), "admin create {login}: {}", String::from_utf8_lossy(&created.stderr));
-    let token = run_server_binary(&["admin", "token", "--login", login, "--role", roles, "--name", "e2e alert crash"], &env);
-    assert!(token.status.success(), "admin token {login}: {}", String::from_utf8_lossy(&token.stderr));
-    String::from_utf8_lossy(&token.stdout).lines().last().expect("the token line").trim().to_owned()
+    server.create_staff(login, login, roles);
+    server.staff_token(login, roles, "e2e alert crash")
 }
 
-async fn staff(server: &TestServer, token: &str, method: Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
-    let url = server.url(path);
-    let mut request = server.client().request(method.clone(), &url).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = request.send().await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 /// Batches of the case the outbox records as sent.
 fn sent_batches(db: &rusqlite::Connection, case_id: i64) -> u64 {
@@ -200,20 +185,20 @@ async fn a_server_killed_while_sending_finishes_after_restart_and_every_resident
     // ---- the case ----
     let investigator = staff_token(&server, "kimura", "investigator");
     let approver = staff_token(&server, "sato", "approver");
-    let (status, case) = staff(&server, &investigator, Method::POST, "/api/v1/staff/cases", Some(&json!({ "reference": "E2E-CRASH-1" }))).await;
+    let (status, case) = server.staff_api(&investigator, Method::POST, "/api/v1/staff/cases", Some(&json!({ "reference": "E2E-CRASH-1" }))).await;
     assert_eq!(status, StatusCode::CREATED, "{case}");
     let case_id = case["id"].as_i64().expect("case id");
     let exposure = json!({ "location_id": location_id, "starts_at": rfc3339(setup_from - 60_000), "ends_at": rfc3339(now_ms()) });
-    let (status, case) = staff(&server, &investigator, Method::POST, &format!("/api/v1/staff/cases/{case_id}/exposures"), Some(&exposure)).await;
+    let (status, case) = server.staff_api(&investigator, Method::POST, &format!("/api/v1/staff/cases/{case_id}/exposures"), Some(&exposure)).await;
     assert_eq!(status, StatusCode::CREATED, "{case}");
-    let (_, preview) = staff(&server, &investigator, Method::GET, &format!("/api/v1/staff/cases/{case_id}/preview"), None).await;
+    let (_, preview) = server.staff_api(&investigator, Method::GET, &format!("/api/v1/staff/cases/{case_id}/preview"), None).await;
     assert_eq!((preview["total"].as_u64(), preview["blocked"].as_u64()), (Some(TOTAL), Some(0)), "{preview}");
 
     // ---- sending, slowly; kill -9 between LINE's acceptance and the server's record of it ----
     let stats_before = control.stats().await;
     assert_eq!(stats_before["multicasts"], 0, "{stats_before}");
     line.set_faults(&json!({ "latency_ms": LATENCY_MS })).await;
-    let (status, approved) = staff(&server, &approver, Method::POST, &format!("/api/v1/staff/cases/{case_id}/approve"), None).await;
+    let (status, approved) = server.staff_api(&approver, Method::POST, &format!("/api/v1/staff/cases/{case_id}/approve"), None).await;
     assert_eq!(status, StatusCode::OK, "{approved}");
     assert_eq!((approved["status"].as_str(), approved["recipients"].as_u64(), approved["progress"]["batches"].as_u64()), (Some("sending"), Some(TOTAL), Some(BATCHES)), "{approved}");
     // The first batch goes through untouched: LINE accepts it and the server records it.
@@ -251,7 +236,7 @@ async fn a_server_killed_while_sending_finishes_after_restart_and_every_resident
     // the outbox by itself.
     let deadline = Instant::now() + Duration::from_secs(30);
     let case = loop {
-        let (_, case) = staff(&server, &approver, Method::GET, &format!("/api/v1/staff/cases/{case_id}"), None).await;
+        let (_, case) = server.staff_api(&approver, Method::GET, &format!("/api/v1/staff/cases/{case_id}"), None).await;
         if case["status"] == "sent" {
             break case;
         }

@@ -27,7 +27,7 @@ use base64::Engine as _;
 use oshirase_common::kiosk_token::{KioskId, KioskSecret, KioskToken, Steps};
 use oshirase_e2e::line::now_ms;
 use oshirase_e2e::texts::{assert_japanese_first, button, catalog, confirm_templates, jst, texts};
-use oshirase_e2e::{KioskProcess, LineWorld, TestServer, pair_kiosk, run_server_binary};
+use oshirase_e2e::{KioskProcess, LineWorld, TestServer, pair_kiosk};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
@@ -138,31 +138,8 @@ async fn inbox_counts(world: &LineWorld) -> BTreeMap<String, usize> {
 
 // ---- staff ----
 
-/// A staff account, made with `admin create` against the running server's database.
-fn create_staff(server: &TestServer, login: &str, name: &str, roles: &str) {
-    let db = server.database_path();
-    let created = run_server_binary(&["admin", "create", "--login", login, "--name", name, "--roles", roles], &[("OSHIRASE_DATABASE__PATH", db.to_str().expect("UTF-8 path"))]);
-    assert!(created.status.success(), "admin create {login}: {}", String::from_utf8_lossy(&created.stderr));
-}
 
-/// A staff API token acting with one `role` of the account (`admin token`; printed last).
-fn api_token(server: &TestServer, login: &str, role: &str) -> String {
-    let db = server.database_path();
-    let token = run_server_binary(&["admin", "token", "--login", login, "--role", role, "--name", "e2e alert journey"], &[("OSHIRASE_DATABASE__PATH", db.to_str().expect("UTF-8 path"))]);
-    assert!(token.status.success(), "admin token {login} {role}: {}", String::from_utf8_lossy(&token.stderr));
-    String::from_utf8_lossy(&token.stdout).lines().last().expect("the token line").trim().to_owned()
-}
 
-async fn staff(server: &TestServer, token: &str, method: Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
-    let url = server.url(path);
-    let mut request = server.client().request(method.clone(), &url).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = request.send().await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 fn rfc3339_jst(unix_ms: i64) -> String {
     let t = OffsetDateTime::from_unix_timestamp(unix_ms / 1000).expect("a representable time").to_offset(UtcOffset::from_hms(9, 0, 0).expect("JST"));
@@ -170,7 +147,7 @@ fn rfc3339_jst(unix_ms: i64) -> String {
 }
 
 async fn find_place(server: &TestServer, token: &str, query: &str, place: &Place) -> String {
-    let (status, found) = staff(server, token, Method::GET, &format!("/api/v1/staff/places?q={}", urlencode(query)), None).await;
+    let (status, found) = server.staff_api(token, Method::GET, &format!("/api/v1/staff/places?q={}", urlencode(query)), None).await;
     assert_eq!(status, StatusCode::OK, "{found}");
     let hit = found["places"].as_array().and_then(|p| p.iter().find(|p| p["location_id"] == place.location_id.as_str())).unwrap_or_else(|| panic!("searching {query} finds {}: {found}", place.name));
     assert_eq!(hit["name"], place.name.as_str(), "{hit}");
@@ -403,13 +380,13 @@ async fn an_approved_case_alerts_exactly_the_overlapping_residents_once_naming_n
     assert!(visit_times(&world, &deleter, &cafe).is_empty(), "the deleted resident's visit is gone");
 
     // ---- the case ----
-    create_staff(server, "tanaka", "田中 調査", "investigator,approver");
-    create_staff(server, "suzuki", "鈴木 承認", "approver");
-    let investigator = api_token(server, "tanaka", "investigator");
-    let investigator_as_approver = api_token(server, "tanaka", "approver");
-    let approver = api_token(server, "suzuki", "approver");
+    server.create_staff("tanaka", "田中 調査", "investigator,approver");
+    server.create_staff("suzuki", "鈴木 承認", "approver");
+    let investigator = server.staff_token("tanaka", "investigator", "e2e alert journey");
+    let investigator_as_approver = server.staff_token("tanaka", "approver", "e2e alert journey");
+    let approver = server.staff_token("suzuki", "approver", "e2e alert journey");
 
-    let (status, case) = staff(server, &investigator, Method::POST, "/api/v1/staff/cases", Some(&json!({ "reference": "E2E-ALERT-JOURNEY", "tail_minutes": 1, "dwell_minutes": 1 }))).await;
+    let (status, case) = server.staff_api(&investigator, Method::POST, "/api/v1/staff/cases", Some(&json!({ "reference": "E2E-ALERT-JOURNEY", "tail_minutes": 1, "dwell_minutes": 1 }))).await;
     assert_eq!(status, StatusCode::CREATED, "{case}");
     assert_eq!((case["status"].as_str(), case["tail_minutes"].as_u64(), case["dwell_minutes"].as_u64()), (Some("open"), Some(1), Some(1)), "{case}");
     let case_id = case["id"].as_i64().expect("case id");
@@ -424,7 +401,7 @@ async fn an_approved_case_alerts_exactly_the_overlapping_residents_once_naming_n
     let mut exposure_ids = Vec::new();
     for (location, from, until) in &exposures {
         let body = json!({ "location_id": location, "starts_at": rfc3339_jst(*from), "ends_at": rfc3339_jst(*until) });
-        let (status, case) = staff(server, &investigator, Method::POST, &format!("/api/v1/staff/cases/{case_id}/exposures"), Some(&body)).await;
+        let (status, case) = server.staff_api(&investigator, Method::POST, &format!("/api/v1/staff/cases/{case_id}/exposures"), Some(&body)).await;
         assert_eq!(status, StatusCode::CREATED, "{body}: {case}");
         let added = case["exposures"].as_array().and_then(|e| e.iter().find(|e| e["location_id"] == location.as_str())).unwrap_or_else(|| panic!("{case}"));
         exposure_ids.push(added["id"].as_i64().expect("exposure id"));
@@ -433,7 +410,7 @@ async fn an_approved_case_alerts_exactly_the_overlapping_residents_once_naming_n
     // The preview counts, never names. The hall: the three inside the window. The café: the
     // newcomer and the resident seen at both places (the one who blocked the account is counted
     // apart, per exposure as in the total). Four distinct residents can be told; one blocked.
-    let (status, preview) = staff(server, &investigator, Method::GET, &format!("/api/v1/staff/cases/{case_id}/preview"), None).await;
+    let (status, preview) = server.staff_api(&investigator, Method::GET, &format!("/api/v1/staff/cases/{case_id}/preview"), None).await;
     assert_eq!(status, StatusCode::OK, "{preview}");
     let per_exposure: BTreeMap<i64, u64> = preview["per_exposure"].as_array().expect("per exposure").iter().map(|e| (e["exposure"].as_i64().expect("id"), e["residents"].as_u64().expect("count"))).collect();
     assert_eq!(per_exposure.keys().copied().collect::<Vec<_>>(), { let mut ids = exposure_ids.clone(); ids.sort_unstable(); ids }, "{preview}");
@@ -445,21 +422,21 @@ async fn an_approved_case_alerts_exactly_the_overlapping_residents_once_naming_n
     }
 
     // The investigator may not approve their own case, even holding the approver role.
-    let (status, refused) = staff(server, &investigator_as_approver, Method::POST, &format!("/api/v1/staff/cases/{case_id}/approve"), None).await;
+    let (status, refused) = server.staff_api(&investigator_as_approver, Method::POST, &format!("/api/v1/staff/cases/{case_id}/approve"), None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
     assert!(refused["error"]["detail"].as_str().is_some_and(|d| d.contains("作成した職員とは別の承認担当者")), "refused as self-approval: {refused}");
-    let (status, refused) = staff(server, &investigator, Method::POST, &format!("/api/v1/staff/cases/{case_id}/approve"), None).await;
+    let (status, refused) = server.staff_api(&investigator, Method::POST, &format!("/api/v1/staff/cases/{case_id}/approve"), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "an investigator token cannot approve: {refused}");
 
     let counts_before = inbox_counts(&world).await;
     let stats_before = sandbox_get(&world, "/sandbox/stats").await;
-    let (status, approved) = staff(server, &approver, Method::POST, &format!("/api/v1/staff/cases/{case_id}/approve"), None).await;
+    let (status, approved) = server.staff_api(&approver, Method::POST, &format!("/api/v1/staff/cases/{case_id}/approve"), None).await;
     assert_eq!(status, StatusCode::OK, "{approved}");
     assert_eq!((approved["recipients"].as_u64(), approved["blocked"].as_u64()), (Some(4), Some(1)), "{approved}");
     assert_eq!(approved["approved_by"], "鈴木 承認", "the second staff member approved: {approved}");
     let deadline = Instant::now() + SENDING_WAIT;
     let case = loop {
-        let (_, case) = staff(server, &approver, Method::GET, &format!("/api/v1/staff/cases/{case_id}"), None).await;
+        let (_, case) = server.staff_api(&approver, Method::GET, &format!("/api/v1/staff/cases/{case_id}"), None).await;
         if case["status"] == "sent" {
             break case;
         }

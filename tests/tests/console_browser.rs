@@ -21,7 +21,7 @@ use fantoccini::Locator;
 use fantoccini::elements::Element;
 use oshirase_e2e::line::now_ms;
 use oshirase_e2e::texts::{assert_japanese_first, button, catalog, confirm_templates, texts};
-use oshirase_e2e::{Browser, LineWorld, TestServer, run_server_binary, target_dir, valid_venue};
+use oshirase_e2e::{Browser, LineWorld, TestServer, target_dir, valid_venue};
 use serde_json::Value;
 use time::{OffsetDateTime, UtcOffset};
 
@@ -67,8 +67,8 @@ async fn an_investigator_adds_an_exposure_a_second_person_approves_and_only_the_
     assert_eq!(answer["delivered"], true, "the server took the unfollow event: {answer}");
     let last_scan = now_ms();
 
-    let investigator_password = create_staff(&world, INVESTIGATOR, "investigator");
-    let approver_password = create_staff(&world, APPROVER, "approver");
+    let investigator_password = world.server.create_staff(INVESTIGATOR.0, INVESTIGATOR.1, "investigator");
+    let approver_password = world.server.create_staff(APPROVER.0, APPROVER.1, "approver");
     let browser = Browser::start().await;
 
     // ---- the investigator ----
@@ -250,14 +250,6 @@ async fn assert_console_page(browser: &Browser, server: &TestServer, after: &str
     );
 }
 
-/// `oshirase-server admin create` on the server's database; returns the one-time password.
-fn create_staff(world: &LineWorld, (login, name): (&str, &str), roles: &str) -> String {
-    let db = world.server.database_path();
-    let env = [("OSHIRASE_DATABASE__PATH", db.to_str().expect("UTF-8 path"))];
-    let created = run_server_binary(&["admin", "create", "--login", login, "--name", name, "--roles", roles], &env);
-    assert!(created.status.success(), "admin create {login}: {}", String::from_utf8_lossy(&created.stderr));
-    String::from_utf8_lossy(&created.stdout).lines().last().expect("the password line").trim().to_owned()
-}
 
 /// A place registered through the JSON API.
 #[derive(Debug)]
