@@ -4,7 +4,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 /// The whole stylesheet, inline so pages load nothing else (CSP allows inline styles only).
-pub(crate) const STYLE: &str = r#"
+const STYLE: &str = r#"
 :root{--ink:#1a1a1a;--muted:#5c5c5c;--line:#d0d0d0;--accent:#0b6b3a;--accent-ink:#fff;--bad:#b00020;--bad-bg:#fdecee;--ok-bg:#e9f5ee;--warn-bg:#fff6e0}
 *{box-sizing:border-box}
 body{margin:0;font-family:"IPAexGothic","Hiragino Sans","Noto Sans JP","Yu Gothic",Meiryo,sans-serif;color:var(--ink);line-height:1.7;background:#f7f7f5}
@@ -41,18 +41,26 @@ footer{max-width:44rem;margin:2rem auto;padding:1rem;color:var(--muted);font-siz
 code{font-family:ui-monospace,monospace}
 "#;
 
+/// The `<head>` of every page: the document title (with its suffix) and the one inline
+/// stylesheet, plus `extra_style` for pages that need more.
+pub(crate) fn head(title: &str, suffix: &str, extra_style: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="robots" content="noindex";
+            title { (title) " | " (suffix) }
+            style { (PreEscaped(STYLE)) (PreEscaped(extra_style)) }
+        }
+    }
+}
+
 /// Wraps a page body in the common shell. `title` is Japanese; `title_en` its English.
 pub fn page(title: &str, title_en: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="ja" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="robots" content="noindex";
-                title { (title) " | oshirase" }
-                style { (PreEscaped(STYLE)) }
-            }
+            (head(title, "oshirase", ""))
             body {
                 header.site {
                     a href="/" { "oshirase 接触確認お知らせサービス" }

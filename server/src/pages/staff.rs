@@ -2,10 +2,10 @@
 //! manual. Every form carries the session's CSRF token ([`csrf_field`]). Pages show counts and
 //! places, never a resident.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 
 use super::jst;
-use super::layout::STYLE;
+use super::layout::head;
 use crate::routes::staff::StaffUser;
 use crate::staff::{Role, StaffAccount};
 use crate::store::KioskRecord;
@@ -35,13 +35,7 @@ pub fn staff_page(title: &str, title_en: &str, user: Option<&StaffUser>, body: M
     html! {
         (DOCTYPE)
         html lang="ja" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="robots" content="noindex";
-                title { (title) " | oshirase 職員用" }
-                style { (PreEscaped(STYLE)) (PreEscaped(STAFF_STYLE)) }
-            }
+            (head(title, "oshirase 職員用", STAFF_STYLE))
             body {
                 header.site {
                     a href="/staff" { "oshirase 職員用コンソール" }
