@@ -32,10 +32,6 @@ pub struct ManageView<'a> {
     pub now: time::OffsetDateTime,
 }
 
-/// A kiosk that sent no heartbeat for this long is shown as out of contact (it sends one a
-/// minute, and retries sooner after a failure).
-const KIOSK_SILENT_AFTER: time::Duration = time::Duration::minutes(5);
-
 /// `GET /manage/{token}`.
 pub fn manage(view: &ManageView<'_>) -> Markup {
     let active = view.registration.venues.iter().filter(|v| v.is_active()).count();
@@ -162,7 +158,7 @@ fn kiosk_list(view: &ManageView<'_>) -> Markup {
                                 td {
                                     @if let Some(h) = &k.last_heartbeat {
                                         (jst(h.at))
-                                        @if k.revoked_at.is_none() && view.now - h.at > KIOSK_SILENT_AFTER {
+                                        @if k.revoked_at.is_none() && view.now - h.at > crate::store::KIOSK_SILENT_AFTER {
                                             " " strong.status-withdrawn.kiosk-silent { "連絡なし" }
                                         }
                                         br;

@@ -300,12 +300,9 @@ pub fn api_tokens(user: &StaffUser, tokens: &[ApiTokenRecord], new_token: Option
     )
 }
 
-/// A kiosk that sent nothing for this long is out of contact.
-pub const KIOSK_SILENT_AFTER: time::Duration = time::Duration::minutes(5);
-
 /// The kiosk fleet (admin): every kiosk of every venue, the silent ones first.
 pub fn fleet(user: &StaffUser, kiosks: &[KioskRecord], now: time::OffsetDateTime) -> Markup {
-    let silent = |k: &KioskRecord| k.revoked_at.is_none() && k.place_active && k.last_heartbeat.as_ref().is_none_or(|h| now - h.at > KIOSK_SILENT_AFTER);
+    let silent = |k: &KioskRecord| k.silent_at(now);
     let active = kiosks.iter().filter(|k| k.revoked_at.is_none() && k.place_active).count();
     let silent_count = kiosks.iter().filter(|k| silent(k)).count();
     staff_page(

@@ -254,6 +254,17 @@ pub struct KioskRecord {
     pub last_heartbeat: Option<Heartbeat>,
 }
 
+/// A kiosk that sent no heartbeat for this long is out of contact (it sends one a minute, and
+/// retries sooner after a failure).
+pub const KIOSK_SILENT_AFTER: time::Duration = time::Duration::minutes(5);
+
+impl KioskRecord {
+    /// In use at an active place, and not heard from for [`KIOSK_SILENT_AFTER`] (or never).
+    pub fn silent_at(&self, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_none() && self.place_active && self.last_heartbeat.as_ref().is_none_or(|h| now - h.at > KIOSK_SILENT_AFTER)
+    }
+}
+
 /// What a kiosk reports in a heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Heartbeat {

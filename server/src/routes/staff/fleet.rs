@@ -9,7 +9,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::StaffUser;
-use crate::pages::staff::{self as pages, KIOSK_SILENT_AFTER};
+use crate::pages::staff as pages;
 use crate::routes::error::{ApiError, PageError};
 use crate::routes::kiosks::kiosk_json;
 use crate::routes::{AppState, no_store};
@@ -29,8 +29,7 @@ pub async fn json(State(state): State<AppState>) -> Result<Response, ApiError> {
         .iter()
         .map(|k| {
             let mut value = kiosk_json(k);
-            let silent = k.revoked_at.is_none() && k.place_active && k.last_heartbeat.as_ref().is_none_or(|h| now - h.at > KIOSK_SILENT_AFTER);
-            value["silent"] = json!(silent);
+            value["silent"] = json!(k.silent_at(now));
             value["place_active"] = json!(k.place_active);
             value
         })
