@@ -67,6 +67,8 @@ pub struct Settings {
     pub matching: MatchingSettings,
     /// The alert and how it is sent.
     pub alerts: AlertSettings,
+    /// Passes a kiosk's camera reads.
+    pub passes: PassSettings,
 }
 
 /// `[server]`
@@ -243,6 +245,35 @@ impl KioskSettings {
     /// The accepted window around the current step.
     pub fn window(&self) -> oshirase_common::kiosk_token::Window {
         oshirase_common::kiosk_token::Window { behind: u64::from(self.window_behind_steps), ahead: u64::from(self.window_ahead_steps) }
+    }
+}
+
+/// `[passes]`: QR passes for visitors who cannot scan with a phone (format in
+/// `docs/protocol.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PassSettings {
+    /// The Ed25519 signing key: a file of its 32-byte seed, owner-only. Created on first
+    /// start if missing. Default: `pass-signing.key` beside the database.
+    pub signing_key_path: Option<PathBuf>,
+    /// Days a pass is valid from its issue.
+    #[serde(deserialize_with = "from_str_value")]
+    pub valid_days: u32,
+    /// Passes one resident may hold at once (for themself and their family).
+    #[serde(deserialize_with = "from_str_value")]
+    pub max_per_resident: u32,
+}
+
+impl Default for PassSettings {
+    fn default() -> Self {
+        Self { signing_key_path: None, valid_days: 180, max_per_resident: 10 }
+    }
+}
+
+impl PassSettings {
+    /// The key file: the configured one, or `pass-signing.key` beside `database`.
+    pub fn key_path(&self, database: &Path) -> PathBuf {
+        self.signing_key_path.clone().unwrap_or_else(|| database.with_file_name("pass-signing.key"))
     }
 }
 

@@ -14,6 +14,7 @@ pub mod line;
 pub mod messages;
 pub mod metrics;
 pub mod pages;
+pub mod passes;
 pub mod poster;
 pub mod residents;
 pub mod routes;

@@ -54,6 +54,12 @@ pub struct Catalog {
     pub delete_command: String,
     /// The words that ask for a history code.
     pub history_command: String,
+    /// The word that asks for a pass (optionally followed by a name).
+    pub pass_command: String,
+    /// The words that list the resident's passes.
+    pub pass_list_command: String,
+    /// The words that revoke a pass (followed by the end of its number).
+    pub pass_revoke_command: String,
     pub welcome: Text,
     pub welcome_back: Text,
     pub consent_request: Text,
@@ -76,6 +82,18 @@ pub struct Catalog {
     pub delete_expired: Text,
     pub history_code: Text,
     pub history_code_none: Text,
+    pub pass_issued: Text,
+    pub pass_image_alt: Text,
+    pub pass_needs_consent: Text,
+    pub pass_too_many: Text,
+    pub pass_label_invalid: Text,
+    pub pass_list: Text,
+    pub pass_list_item: Text,
+    pub pass_list_empty: Text,
+    pub pass_revoked: Text,
+    pub pass_revoke_unknown: Text,
+    pub pass_revoke_ambiguous: Text,
+    pub pass_holder_self: Text,
 }
 
 static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
@@ -115,6 +133,17 @@ mod tests {
             ("deleted", &c.deleted),
             ("delete_cancelled", &c.delete_cancelled),
             ("delete_expired", &c.delete_expired),
+            ("pass_issued", &c.pass_issued),
+            ("pass_image_alt", &c.pass_image_alt),
+            ("pass_needs_consent", &c.pass_needs_consent),
+            ("pass_too_many", &c.pass_too_many),
+            ("pass_label_invalid", &c.pass_label_invalid),
+            ("pass_list", &c.pass_list),
+            ("pass_list_empty", &c.pass_list_empty),
+            ("pass_revoked", &c.pass_revoked),
+            ("pass_revoke_unknown", &c.pass_revoke_unknown),
+            ("pass_revoke_ambiguous", &c.pass_revoke_ambiguous),
+            ("pass_holder_self", &c.pass_holder_self),
         ]
     }
 
@@ -149,7 +178,7 @@ mod tests {
 
     #[test]
     fn no_text_leaves_a_placeholder_that_code_never_fills() {
-        let known = ["{venue}", "{time}", "{privacy_url}", "{count}"];
+        let known = ["{venue}", "{time}", "{privacy_url}", "{count}", "{holder}", "{holder_en}", "{short}", "{expires}", "{card_url}", "{max}", "{items}"];
         for (name, text) in texts(catalog()) {
             let mut rest = format!("{}{}", text.ja, text.en);
             for k in known {

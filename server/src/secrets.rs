@@ -119,6 +119,12 @@ impl ManageToken {
         Self(URL_SAFE_NO_PAD.encode(random_bytes::<{ Self::BYTES }>()))
     }
 
+    /// The token of these 32 bytes (for secrets derived rather than drawn, like a pass's
+    /// link, `passes::PassKey::link_token`).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
     /// Parses the text form (43 characters of URL-safe base64).
     pub fn parse(input: &str) -> Result<Self, TokenFormatError> {
         let bytes = URL_SAFE_NO_PAD.decode(input.trim()).map_err(|_| TokenFormatError)?;

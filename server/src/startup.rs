@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use crate::config::{LineSettings, PublicBaseUrl, Settings};
 use crate::line::client::{LineClient, RetryPolicy};
 use crate::metrics::Metrics;
+use crate::passes::{PassKey, Passes};
 use crate::poster::PosterRenderer;
 use crate::routes::{AppState, LineChannel, LineLinks, app};
 use crate::store::SqliteStore;
@@ -32,6 +33,9 @@ impl Application {
             Some(url) => url,
             None => PublicBaseUrl::parse(&format!("http://{local}")).map_err(|e| anyhow::anyhow!("{e}"))?,
         };
+        let key_path = settings.passes.key_path(&settings.database.path);
+        let pass_key = PassKey::load_or_create(&key_path).context("loading the pass signing key")?;
+        let passes = Arc::new(Passes { key: pass_key, settings: settings.passes, base_url: base_url.clone() });
         let state = AppState {
             store: Arc::new(store),
             posters,
@@ -49,6 +53,7 @@ impl Application {
             matching: settings.matching,
             alerts: settings.alerts,
             alert_wakeup: Arc::default(),
+            passes,
         };
         Ok(Application { listener, state })
     }

@@ -51,7 +51,12 @@ impl Chat {
             reply_token: Some("token".into()),
         };
         let kiosk = oshirase_server::config::KioskSettings::default();
-        let ctx = Context { store: &self.store as &dyn Store, settings: &self.settings, kiosk: &kiosk, privacy_url: "https://oshirase.example.jp/privacy".into(), now: OffsetDateTime::now_utc() };
+        let passes = oshirase_server::passes::Passes {
+            key: oshirase_server::passes::PassKey::from_seed([42; 32]),
+            settings: oshirase_server::config::PassSettings::default(),
+            base_url: oshirase_server::config::PublicBaseUrl::parse("https://oshirase.example.jp").unwrap(),
+        };
+        let ctx = Context { store: &self.store as &dyn Store, settings: &self.settings, kiosk: &kiosk, passes: &passes, privacy_url: "https://oshirase.example.jp/privacy".into(), now: OffsetDateTime::now_utc() };
         handle(&ctx, &event).await.unwrap()
     }
 
@@ -64,6 +69,7 @@ fn describe(m: &Message) -> String {
     match m {
         Message::Text(t) => t.clone(),
         Message::Confirm { text, yes, no, .. } => format!("[{text}] {}={} / {}={}", yes.label, yes.data, no.label, no.data),
+        Message::Image { original_url, .. } => format!("[image {original_url}]"),
     }
 }
 

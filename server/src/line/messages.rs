@@ -19,6 +19,14 @@ pub enum Message {
         /// The second button.
         no: Postback,
     },
+    /// An image LINE fetches from our server: JPEG or PNG over HTTPS, the original at most
+    /// 10 MB, the preview at most 1 MB, each URL at most 2,000 characters.
+    Image {
+        /// The full image.
+        original_url: String,
+        /// The small image shown in the chat.
+        preview_url: String,
+    },
 }
 
 /// A button that sends `data` back as a postback event.
@@ -40,6 +48,7 @@ impl Message {
                 "altText": alt_text,
                 "template": { "type": "confirm", "text": text, "actions": [yes.to_json(), no.to_json()] }
             }),
+            Message::Image { original_url, preview_url } => json!({ "type": "image", "originalContentUrl": original_url, "previewImageUrl": preview_url }),
         }
     }
 }
@@ -67,5 +76,7 @@ mod tests {
         assert_eq!(v["template"]["actions"][0]["data"], "consent=v1");
         assert_eq!(v["template"]["actions"][1]["type"], "postback");
         assert_eq!(Message::Text("x".into()).to_json(), json!({"type": "text", "text": "x"}));
+        let image = Message::Image { original_url: "https://o.jp/p/a/qr.png".into(), preview_url: "https://o.jp/p/a/preview.png".into() };
+        assert_eq!(image.to_json(), json!({"type": "image", "originalContentUrl": "https://o.jp/p/a/qr.png", "previewImageUrl": "https://o.jp/p/a/preview.png"}));
     }
 }

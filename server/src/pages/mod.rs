@@ -16,7 +16,7 @@ pub mod staff;
 use time::{OffsetDateTime, UtcOffset};
 
 /// Japan Standard Time; Japan has no daylight saving.
-const JST: UtcOffset = match UtcOffset::from_hms(9, 0, 0) {
+pub const JST: UtcOffset = match UtcOffset::from_hms(9, 0, 0) {
     Ok(offset) => offset,
     Err(_) => UtcOffset::UTC,
 };

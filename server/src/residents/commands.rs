@@ -19,6 +19,13 @@ pub enum TextCommand {
     Delete,
     /// A request for a one-time history code (a positive resident sharing their visits).
     HistoryCode,
+    /// A request for a pass; the text after the command word is the name for it (empty: for
+    /// the resident themself), not yet checked.
+    Pass(String),
+    /// A request for the list of the resident's passes.
+    PassList,
+    /// A request to revoke the pass whose number ends with this.
+    PassRevoke(String),
     /// Anything else.
     Other,
 }
@@ -44,6 +51,20 @@ pub fn parse_text(text: &str) -> TextCommand {
     }
     if text == normalize(&c.history_command) {
         return TextCommand::HistoryCode;
+    }
+    if text == normalize(&c.pass_list_command) {
+        return TextCommand::PassList;
+    }
+    if let Some(rest) = text.strip_prefix(&normalize(&c.pass_revoke_command)) {
+        return TextCommand::PassRevoke(rest.trim().trim_start_matches(['…', '.']).replace(['-', ' '], ""));
+    }
+    let pass = normalize(&c.pass_command);
+    if text == pass {
+        return TextCommand::Pass(String::new());
+    }
+    // "パス 太郎": the word, a space, the name ("パスワード" is not a request for a pass).
+    if let Some(name) = text.strip_prefix(&format!("{pass} ")) {
+        return TextCommand::Pass(name.trim().to_owned());
     }
     TextCommand::Other
 }
@@ -118,6 +139,11 @@ mod tests {
         assert_eq!(parse_text(" 削除 "), TextCommand::Delete);
         assert_eq!(parse_text("削除したい"), TextCommand::Other);
         assert_eq!(parse_text("こんにちは"), TextCommand::Other);
+        assert_eq!(parse_text("パス"), TextCommand::Pass(String::new()));
+        assert_eq!(parse_text("パス　たろう "), TextCommand::Pass("たろう".into()));
+        assert_eq!(parse_text("パスワード"), TextCommand::Other);
+        assert_eq!(parse_text("パス一覧"), TextCommand::PassList);
+        assert_eq!(parse_text("パス取消 …ab-12"), TextCommand::PassRevoke("ab12".into()));
         assert_eq!(parse_text(""), TextCommand::Other);
     }
 

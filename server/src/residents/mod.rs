@@ -4,6 +4,7 @@
 //! reads [`Event`]s and answers with [`Message`]s.
 
 pub mod commands;
+pub mod passes;
 
 use oshirase_common::LineUserId;
 use oshirase_common::kiosk_token::{KioskToken, TokenError};
@@ -33,6 +34,8 @@ pub struct Context<'a> {
     pub settings: &'a CheckinSettings,
     /// Kiosk code rules.
     pub kiosk: &'a KioskSettings,
+    /// Pass key and rules.
+    pub passes: &'a crate::passes::Passes,
     /// The privacy policy's public URL, linked from the consent request.
     pub privacy_url: String,
     /// Now, by the server's clock.
@@ -113,6 +116,9 @@ async fn on_text(ctx: &Context<'_>, key: EventKey, user: LineUserId, text: &str,
                 Processed::Duplicate => None,
             })
         }
+        TextCommand::Pass(name) => passes::issue(ctx, key, user, &name).await,
+        TextCommand::PassList => passes::list(ctx, key, user).await,
+        TextCommand::PassRevoke(ending) => passes::revoke(ctx, key, user, &ending).await,
         TextCommand::Other => only_once(ctx, key, vec![Message::Text(c.help.render(&[]))]).await,
     }
 }

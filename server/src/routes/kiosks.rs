@@ -87,6 +87,7 @@ async fn pair(State(state): State<AppState>, ApiJson(request): ApiJson<PairReque
         "window_behind_steps": state.kiosk.window_behind_steps,
         "window_ahead_steps": state.kiosk.window_ahead_steps,
         "server_time": timestamp(now),
+        "pass_public_key": state.passes.key.public_key_base64(),
     });
     Ok((StatusCode::CREATED, no_store(), axum::Json(body)).into_response())
 }
@@ -122,6 +123,8 @@ struct HeartbeatRequest {
     clock_offset_ms: Option<i64>,
     screen: String,
     last_error: Option<String>,
+    /// The version of the pass revocation list the kiosk holds.
+    revocations_version: Option<i64>,
 }
 
 async fn heartbeat(State(state): State<AppState>, headers: HeaderMap, ApiJson(report): ApiJson<HeartbeatRequest>) -> Result<Response, ApiError> {
@@ -135,6 +138,14 @@ async fn heartbeat(State(state): State<AppState>, headers: HeaderMap, ApiJson(re
     let last_error = report.last_error.map(|e| KioskError { message: e.chars().take(500).collect(), reported_at: now });
     let record = Heartbeat { at: now, version: report.version, uptime_seconds: report.uptime_seconds, clock_offset_ms: report.clock_offset_ms, screen: report.screen, last_error };
     state.store.record_heartbeat(kiosk.kiosk_id.clone(), record).await?;
+    // The revocation list only when the kiosk's copy is out of date.
+    let version = state.store.revocations_version().await?;
+    let (version, revoked) = if report.revocations_version == Some(version) {
+        (version, Value::Null)
+    } else {
+        let list = state.store.revocations(now).await?;
+        (list.version, json!(list.pass_ids.iter().map(|id| id.as_str()).collect::<Vec<_>>()))
+    };
     let body = json!({
         "server_time": timestamp(now),
         "step_seconds": state.kiosk.step_seconds,
@@ -142,6 +153,9 @@ async fn heartbeat(State(state): State<AppState>, headers: HeaderMap, ApiJson(re
         "window_ahead_steps": state.kiosk.window_ahead_steps,
         "disabled": kiosk.revoked_at.is_some() || !kiosk.place_active,
         "venue_name": kiosk.venue_name.as_str(),
+        "pass_public_key": state.passes.key.public_key_base64(),
+        "revocations_version": version,
+        "revoked_passes": revoked,
     });
     Ok((no_store(), axum::Json(body)).into_response())
 }

@@ -45,6 +45,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         store: state.store.as_ref(),
         settings: &state.checkin,
         kiosk: &state.kiosk,
+        passes: &state.passes,
         privacy_url: state.base_url.join("/privacy"),
         now: OffsetDateTime::now_utc(),
     };

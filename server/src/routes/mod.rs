@@ -26,7 +26,9 @@ pub mod info;
 pub mod kiosks;
 pub mod line_webhook;
 pub mod manage;
+pub mod passes;
 pub mod register;
+pub mod scans;
 pub mod staff;
 
 use std::sync::Arc;
@@ -79,6 +81,8 @@ pub struct AppState {
     pub alerts: AlertSettings,
     /// Wakes the alert sender when a case is approved.
     pub alert_wakeup: Arc<tokio::sync::Notify>,
+    /// The pass signing key and rules.
+    pub passes: Arc<crate::passes::Passes>,
 }
 
 /// LINE's deep links for the official account.
@@ -114,6 +118,8 @@ pub fn app(state: AppState) -> Router {
         .merge(line_webhook::router(state.limits.upload_bytes))
         .merge(info::router())
         .merge(kiosks::router())
+        .merge(scans::router())
+        .merge(passes::router())
         .merge(staff::router(state.clone()))
         .fallback(|uri: axum::http::Uri| async move {
             // JSON clients get JSON, people get a page.

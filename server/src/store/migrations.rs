@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0008_history_codes", include_str!("migrations/0008_history_codes.sql")),
     ("0009_cluster_notices", include_str!("migrations/0009_cluster_notices.sql")),
     ("0010_alert_template", include_str!("migrations/0010_alert_template.sql")),
+    ("0011_passes", include_str!("migrations/0011_passes.sql")),
 ];
 
 /// Applies the migrations the database does not have yet. Returns the resulting version.

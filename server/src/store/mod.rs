@@ -7,6 +7,7 @@
 
 pub mod cases;
 pub mod migrations;
+pub mod passes;
 pub mod sqlite;
 pub mod staff;
 
@@ -231,6 +232,8 @@ pub struct Purged {
     pub case_details: usize,
     /// Ended staff sessions.
     pub staff_sessions: usize,
+    /// Passes expired before the visits' retention, and revocations of expired passes.
+    pub passes: usize,
 }
 
 /// A paired kiosk.
@@ -323,7 +326,7 @@ pub enum Pairing {
 
 /// Everything the server stores. Every method runs off the async runtime's worker threads.
 #[async_trait]
-pub trait Store: staff::StaffStore + cases::CaseStore + std::fmt::Debug + 'static {
+pub trait Store: staff::StaffStore + cases::CaseStore + passes::PassStore + std::fmt::Debug + 'static {
     /// Succeeds if the database answers a query.
     async fn ping(&self) -> Result<(), StoreError>;
 

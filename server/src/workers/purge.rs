@@ -31,6 +31,7 @@ pub async fn run_once(store: &dyn Store, settings: &RetentionSettings, now: Offs
             history_codes = purged.history_codes,
             case_details = purged.case_details,
             staff_sessions = purged.staff_sessions,
+            passes = purged.passes,
             "purged data past its retention"
         );
     }

@@ -11,7 +11,8 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use axum::response::Response;
 use http_body_util::BodyExt;
-use oshirase_server::config::{CheckinSettings, LimitSettings, PublicBaseUrl, Settings};
+use oshirase_server::config::{CheckinSettings, LimitSettings, PassSettings, PublicBaseUrl, Settings};
+use oshirase_server::passes::{PassKey, Passes};
 use oshirase_server::metrics::Metrics;
 use oshirase_server::poster::PosterRenderer;
 use oshirase_server::routes::{LineChannel, LineLinks};
@@ -30,6 +31,10 @@ pub struct TestApp {
     pub state: AppState,
     pub db: std::path::PathBuf,
 }
+
+/// The test server's pass signing key seed (tests sign their own passes with it).
+#[allow(dead_code, reason = "not every test file uses every helper")]
+pub const PASS_SEED: [u8; 32] = [42; 32];
 
 impl TestApp {
     pub fn new() -> TestApp {
@@ -58,6 +63,7 @@ impl TestApp {
             matching: oshirase_server::config::MatchingSettings::default(),
             alerts: oshirase_server::config::AlertSettings::default(),
             alert_wakeup: Arc::default(),
+            passes: Arc::new(Passes { key: PassKey::from_seed(PASS_SEED), settings: PassSettings::default(), base_url: PublicBaseUrl::parse("https://oshirase.example.jp").unwrap() }),
         };
         TestApp { _dir: dir, state, db }
     }

@@ -5,6 +5,7 @@
 
 mod cases;
 mod kiosks;
+mod passes;
 mod residents;
 pub mod staff;
 mod writer;

@@ -152,6 +152,7 @@ pub(super) fn delete_resident(tx: &Connection, user: &LineUserId, now: OffsetDat
     // forgets them too, except in batches already tried (their body must stay the same under
     // their retry key, or a batch LINE took before a crash could be delivered twice).
     super::cases::forget_recipient(tx, user, now)?;
+    super::passes::forget_passes(tx, user, now)?;
     Ok(exec(tx, "DELETE FROM residents WHERE line_user_id = ?1", [user.as_str()])? > 0)
 }
 
@@ -178,5 +179,6 @@ pub(super) fn purge(tx: &Connection, before: PurgeBefore) -> Result<Purged, Stor
             + exec(tx, "DELETE FROM alert_batches WHERE created_at_ms < ?1", [millis(before.visits)])?
             + exec(tx, "UPDATE cases SET excluded_resident_id = NULL WHERE excluded_resident_id IS NOT NULL AND created_at_ms < ?1", [millis(before.visits)])?,
         staff_sessions: exec(tx, "DELETE FROM staff_sessions WHERE expires_at_ms < ?1", [millis(before.pending_scans)])?,
+        passes: super::passes::purge(tx, before.visits, before.pending_scans)?,
     })
 }
