@@ -12,6 +12,7 @@
 
 use std::path::Path;
 
+use oshirase_common::pass::PassId;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use thiserror::Error;
 
@@ -20,8 +21,8 @@ use thiserror::Error;
 pub struct BufferedScan {
     /// Its sequence number on this kiosk (from 1, never reused).
     pub seq: u64,
-    /// The pass's text as read (the server verifies it again).
-    pub pass: String,
+    /// The pass's id (the kiosk checked the pass; the server knows which resident it is for).
+    pub pass_id: PassId,
     /// When it was scanned, by the kiosk's system clock (Unix ms).
     pub scanned_at_ms: i64,
     /// Server time minus the kiosk's clock when it was scanned.
@@ -58,7 +59,7 @@ impl ScanBuffer {
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS scans (
                  seq             INTEGER PRIMARY KEY AUTOINCREMENT,
-                 pass            TEXT NOT NULL,
+                 pass_id         TEXT NOT NULL,
                  scanned_at_ms   INTEGER NOT NULL,
                  clock_offset_ms INTEGER NOT NULL
              ) STRICT;",
@@ -67,13 +68,13 @@ impl ScanBuffer {
     }
 
     /// Keeps a scan; returns its sequence number once it is committed.
-    pub fn record(&mut self, pass: &str, scanned_at_ms: i64, clock_offset_ms: i64) -> Result<u64, BufferError> {
+    pub fn record(&mut self, pass_id: &PassId, scanned_at_ms: i64, clock_offset_ms: i64) -> Result<u64, BufferError> {
         if self.pending()? >= self.capacity {
             return Err(BufferError::Full);
         }
         let inserted = self.conn.execute(
-            "INSERT INTO scans (pass, scanned_at_ms, clock_offset_ms) VALUES (?1, ?2, ?3)",
-            params![pass, scanned_at_ms, clock_offset_ms],
+            "INSERT INTO scans (pass_id, scanned_at_ms, clock_offset_ms) VALUES (?1, ?2, ?3)",
+            params![pass_id.as_str(), scanned_at_ms, clock_offset_ms],
         );
         match inserted {
             Ok(_) => Ok(u64::try_from(self.conn.last_insert_rowid()).unwrap_or(0)),
@@ -90,9 +91,11 @@ impl ScanBuffer {
 
     /// Up to `limit` scans after `after_seq`, oldest first.
     pub fn after(&self, after_seq: u64, limit: u32) -> Result<Vec<BufferedScan>, BufferError> {
-        let mut stmt = self.conn.prepare_cached("SELECT seq, pass, scanned_at_ms, clock_offset_ms FROM scans WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let mut stmt = self.conn.prepare_cached("SELECT seq, pass_id, scanned_at_ms, clock_offset_ms FROM scans WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
         let rows = stmt.query_map(params![i64::try_from(after_seq).unwrap_or(i64::MAX), limit], |r| {
-            Ok(BufferedScan { seq: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0), pass: r.get(1)?, scanned_at_ms: r.get(2)?, clock_offset_ms: r.get(3)? })
+            let text: String = r.get(1)?;
+            let pass_id = PassId::parse(&text).map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?;
+            Ok(BufferedScan { seq: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0), pass_id, scanned_at_ms: r.get(2)?, clock_offset_ms: r.get(3)? })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -12,8 +12,10 @@ pub mod camera;
 pub mod display;
 pub mod feedback;
 pub mod pairing;
+pub mod passes;
 pub mod preview;
 pub mod protocol;
+pub mod scanner;
 pub mod screen;
 pub mod storage;
 

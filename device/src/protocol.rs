@@ -29,9 +29,15 @@
 //! [`Action::SendScans`] after the server's last acknowledgement, one batch at a time, with its
 //! own backoff after a failure; a due heartbeat always goes first. The server is idempotent by
 //! (kiosk, sequence), so a batch sent twice after a crash is counted once.
+//!
+//! **Passes** (issue 7). The machine keeps what checking a pass needs from the server: the
+//! pass key (in the identity, from pairing and every heartbeat answer) and the revocation list
+//! ([`Kiosk::revocations`]), replaced whole when an answer brings a new one; the heartbeat
+//! reports the list's version and the number of unsent scans.
 
 use oshirase_common::kiosk_token::{KioskToken, Steps};
 
+use crate::passes::{PassKey, RevocationList};
 use crate::storage::Identity;
 
 /// How often the kiosk talks to the server.
@@ -87,6 +93,8 @@ pub enum Event {
         /// When.
         at_monotonic_ms: u64,
     },
+    /// At start: the revocation list kept on disk.
+    RevocationsRestored(RevocationList),
     /// At start: what the scan buffer holds (the server acknowledged everything up to
     /// `acknowledged_through` before the restart; `last_seq` is the newest scan kept).
     ScansRestored {
@@ -139,6 +147,10 @@ pub struct HeartbeatReply {
     pub window_ahead_steps: u32,
     /// The place's name now.
     pub venue_name: String,
+    /// The server's pass key (`None` from a server without passes: keep the one known).
+    pub pass_public_key: Option<PassKey>,
+    /// A new revocation list, or `None` when the kiosk's is current.
+    pub revocations: Option<RevocationList>,
 }
 
 impl HeartbeatReply {
@@ -253,6 +265,10 @@ pub struct HeartbeatReport {
     pub last_error: Option<String>,
     /// The system clock now, Unix milliseconds.
     pub sent_at_ms: i64,
+    /// Scans kept and not yet acknowledged by the server.
+    pub pending_scans: u64,
+    /// The version of the revocation list the kiosk holds, if it has one.
+    pub revocations_version: Option<u64>,
 }
 
 /// The kiosk's state. Changes only through [`Kiosk::handle`].
@@ -274,6 +290,7 @@ pub struct Kiosk {
     last_error: Option<String>,
     jitter: SplitMix64,
     sync: SyncState,
+    revocations: RevocationList,
 }
 
 /// Where scan sync is: acknowledged up to, the newest scan, a batch in flight, and its own
@@ -313,6 +330,7 @@ impl Kiosk {
             last_error: None,
             jitter: SplitMix64(seed),
             sync: SyncState::default(),
+            revocations: RevocationList::default(),
         }
     }
 
@@ -338,6 +356,7 @@ impl Kiosk {
                 at_monotonic_ms,
                 error,
             } => self.failed(at_monotonic_ms, error),
+            Event::RevocationsRestored(list) => self.revocations = list,
             Event::ScansRestored { acknowledged_through, last_seq } => {
                 self.sync.acknowledged_through = acknowledged_through;
                 self.sync.last_seq = last_seq.max(acknowledged_through);
@@ -496,7 +515,20 @@ impl Kiosk {
             screen: self.view().heartbeat_name(),
             last_error: self.last_error.clone(),
             sent_at_ms: clocks.system_ms,
+            pending_scans: self.pending_scans(),
+            revocations_version: self.revocations.version(),
         }
+    }
+
+    /// The server's pass key, once pairing or a heartbeat brought it.
+    pub fn pass_key(&self) -> Option<PassKey> {
+        self.identity.as_ref()?.pass_public_key
+    }
+
+    /// The passes revoked as of the last heartbeat that brought a list (or the list kept on
+    /// disk).
+    pub fn revocations(&self) -> &RevocationList {
+        &self.revocations
     }
 
     /// The identity, with the venue name and code settings the server last sent.
@@ -534,6 +566,12 @@ impl Kiosk {
             identity.step_seconds = reply.step_seconds.max(1);
             identity.window_behind_steps = reply.window_behind_steps;
             identity.window_ahead_steps = reply.window_ahead_steps;
+            if reply.pass_public_key.is_some() {
+                identity.pass_public_key = reply.pass_public_key;
+            }
+        }
+        if let Some(list) = reply.revocations {
+            self.revocations = list;
         }
     }
 

@@ -19,6 +19,8 @@ use oshirase_common::kiosk_token::{KioskId, KioskSecret, Steps, Window};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::passes::PassKey;
+
 /// The identity file's name inside the data folder.
 pub const IDENTITY_FILE: &str = "identity.json";
 
@@ -92,6 +94,10 @@ pub struct Identity {
     pub window_behind_steps: u32,
     /// Steps ahead the server accepts a code.
     pub window_ahead_steps: u32,
+    /// The server's key for passes, from pairing or the last heartbeat; `None` for a kiosk
+    /// paired with a server that had no passes yet (it cannot check passes until a heartbeat
+    /// brings the key).
+    pub pass_public_key: Option<PassKey>,
 }
 
 impl Identity {
@@ -119,17 +125,24 @@ pub fn identity_path(data_dir: &Path) -> PathBuf {
 /// Writes the identity atomically with owner-only permissions, creating the folder (`0700`)
 /// if needed. An existing folder keeps its permissions.
 pub fn save(data_dir: &Path, identity: &Identity) -> Result<(), StorageError> {
-    create_private_dir(data_dir)?;
-    let path = identity_path(data_dir);
-    let temporary = data_dir.join(format!("{IDENTITY_FILE}.tmp"));
     let mut text = serde_json::to_string_pretty(&StoredIdentity::from(identity)).map_err(|e| {
         StorageError::Corrupt {
-            path: path.clone(),
+            path: identity_path(data_dir),
             reason: e.to_string(),
         }
     })?;
     text.push('\n');
-    write_synced(&temporary, text.as_bytes())?;
+    write_private_file(data_dir, IDENTITY_FILE, text.as_bytes())
+}
+
+/// Writes `data_dir/name` atomically (temporary file, `fsync`, rename, `fsync` of the folder)
+/// with owner-only permissions, creating the folder (`0700`) if needed: a power cut leaves
+/// the old file or the new one, never half of one.
+pub(crate) fn write_private_file(data_dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
+    create_private_dir(data_dir)?;
+    let path = data_dir.join(name);
+    let temporary = data_dir.join(format!("{name}.tmp"));
+    write_synced(&temporary, bytes)?;
     fs::rename(&temporary, &path).map_err(io("renaming into place", &path))?;
     // The rename itself is durable only once the folder is synced.
     File::open(data_dir)
@@ -174,6 +187,9 @@ struct StoredIdentity {
     step_seconds: u32,
     window_behind_steps: u32,
     window_ahead_steps: u32,
+    /// Base64 of 32 bytes; absent in files written before passes existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pass_public_key: Option<String>,
 }
 
 const FORMAT_VERSION: u32 = 1;
@@ -192,6 +208,7 @@ impl From<&Identity> for StoredIdentity {
             step_seconds: i.step_seconds,
             window_behind_steps: i.window_behind_steps,
             window_ahead_steps: i.window_ahead_steps,
+            pass_public_key: i.pass_public_key.map(|key| key.to_base64()),
         }
     }
 }
@@ -223,6 +240,10 @@ impl StoredIdentity {
             step_seconds: self.step_seconds,
             window_behind_steps: self.window_behind_steps,
             window_ahead_steps: self.window_ahead_steps,
+            pass_public_key: match self.pass_public_key {
+                Some(text) => Some(PassKey::from_base64(&text).ok_or("pass_public_key is not base64 of an Ed25519 public key")?),
+                None => None,
+            },
         })
     }
 }
@@ -289,6 +310,7 @@ mod tests {
             step_seconds: 30,
             window_behind_steps: 10,
             window_ahead_steps: 1,
+            pass_public_key: PassKey::from_base64("iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w="),
         }
     }
 
@@ -363,6 +385,18 @@ mod tests {
             message.contains("kiosk_secret is not base64 of 32 bytes"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn an_identity_file_from_before_passes_loads_without_a_pass_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = Identity { pass_public_key: None, ..identity() };
+        save(dir.path(), &before).unwrap();
+        let text = fs::read_to_string(identity_path(dir.path())).unwrap();
+        assert!(!text.contains("pass_public_key"), "{text}");
+        assert_eq!(load(dir.path()).unwrap().unwrap().pass_public_key, None);
+        save(dir.path(), &identity()).unwrap();
+        assert_eq!(load(dir.path()).unwrap().unwrap().pass_public_key, identity().pass_public_key);
     }
 
     #[test]

@@ -7,6 +7,8 @@ use oshirase_common::kiosk_token::{KioskId, KioskSecret, KioskToken};
 use oshirase_device::protocol::{
     Action, DisplayState, Event, HeartbeatAnswer, HeartbeatReply, Kiosk, Timing, View, checkin_url,
 };
+use oshirase_common::pass::PassId;
+use oshirase_device::passes::{PassKey, RevocationList};
 use oshirase_device::storage::{Identity, SyncToken};
 
 /// 2025-11-24T16:00:00Z, the start of step 58 800 000.
@@ -26,6 +28,7 @@ fn identity() -> Identity {
         step_seconds: 30,
         window_behind_steps: 10,
         window_ahead_steps: 1,
+        pass_public_key: None,
     }
 }
 
@@ -61,6 +64,8 @@ fn answer(sent: u64, answered: u64, server_time_ms: i64, disabled: bool) -> Even
             window_behind_steps: 10,
             window_ahead_steps: 1,
             venue_name: "市民体育館".into(),
+            pass_public_key: None,
+            revocations: None,
         },
     })
 }
@@ -363,6 +368,8 @@ fn the_server_renaming_the_place_or_changing_the_step_is_followed() {
             window_behind_steps: 5,
             window_ahead_steps: 1,
             venue_name: "市民体育館 サブアリーナ".into(),
+            pass_public_key: None,
+            revocations: None,
         },
     }));
     k.handle(wrong_tick(61_200));
@@ -436,4 +443,47 @@ fn after_a_restart_the_buffer_says_what_is_still_unsent() {
     let mut empty = trusted_kiosk(4);
     empty.handle(Event::ScansRestored { acknowledged_through: 52, last_seq: 52 });
     assert_eq!(empty.pending_scans(), 0);
+}
+
+/// docs/protocol.md's public key of the seed 01 01 … 01.
+const PASS_KEY: &str = "iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w=";
+
+fn answer_with_passes(at: u64, key: Option<PassKey>, revocations: Option<RevocationList>) -> Event {
+    let Event::HeartbeatAnswered(mut answer) = answer(at, at, SERVER_NOW_MS + i64::try_from(at).unwrap(), false) else { unreachable!() };
+    answer.reply.pass_public_key = key;
+    answer.reply.revocations = revocations;
+    Event::HeartbeatAnswered(answer)
+}
+
+#[test]
+fn the_pass_key_and_the_revocation_list_come_with_heartbeats_and_an_unchanged_list_is_kept() {
+    let mut k = trusted_kiosk(5);
+    assert_eq!(k.pass_key(), None, "paired before passes existed");
+    let report = k.heartbeat_report();
+    assert_eq!((report.pending_scans, report.revocations_version), (0, None), "no list yet: the server sends its whole list");
+
+    let key = PassKey::from_base64(PASS_KEY);
+    let revoked = PassId::parse("0W3GE1R70W3GE1R7").unwrap();
+    k.handle(answer_with_passes(61_200, key, Some(RevocationList::new(Some(14), [revoked.clone()]))));
+    assert_eq!(k.pass_key(), key);
+    assert_eq!(k.identity().unwrap().pass_public_key, key, "kept with the identity");
+    assert!(k.revocations().contains(&revoked));
+    k.handle(Event::ScanCommitted { seq: 3 });
+    let report = k.heartbeat_report();
+    assert_eq!((report.pending_scans, report.revocations_version), (3, Some(14)));
+
+    k.handle(answer_with_passes(121_200, None, None));
+    assert_eq!(k.pass_key(), key, "an answer without a key keeps the one known");
+    assert_eq!(k.revocations().version(), Some(14), "null: the list is unchanged");
+    k.handle(answer_with_passes(181_200, key, Some(RevocationList::new(Some(15), []))));
+    assert!(k.revocations().is_empty(), "a new list replaces the old one whole");
+}
+
+#[test]
+fn the_revocation_list_kept_on_disk_is_reported_after_a_restart() {
+    let mut k = kiosk(6);
+    k.handle(Event::RevocationsRestored(RevocationList::new(Some(9), [PassId::parse("0000000000000000").unwrap()])));
+    k.handle(wrong_tick(0));
+    assert_eq!(k.heartbeat_report().revocations_version, Some(9));
+    assert_eq!(k.revocations().len(), 1);
 }
