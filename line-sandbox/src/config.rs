@@ -1,7 +1,11 @@
 //! The sandbox's settings: the channel it pretends to be (secret, access token, bot user id,
 //! basic id) and the knobs tests turn (webhook URL, redelivery, reply-token lifetime, monthly
-//! quota, rate limits). Defaults are LINE's documented behaviour; `PUT /sandbox/config`
-//! changes the knobs at run time through [`ConfigUpdate`].
+//! quota, rate limits, plain-HTTP media). Defaults are LINE's documented behaviour; `PUT
+//! /sandbox/config` changes the knobs at run time through [`ConfigUpdate`].
+//!
+//! One knob is a deliberate, named deviation from LINE: [`Knobs::allow_http_media`] (off by
+//! default) also accepts `http://` image URLs, because the local demo and the tests serve
+//! images from a server on plain `http://127.0.0.1:PORT`. LINE itself accepts only HTTPS.
 
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -44,6 +48,12 @@ pub struct Knobs {
     pub monthly_quota: Option<u64>,
     /// Requests per second each sending endpoint accepts.
     pub rate_limits: RateLimits,
+    /// **Deviation from LINE, for local use only.** Also accept `http://` URLs where LINE
+    /// fetches an image (an image message's `originalContentUrl` and `previewImageUrl`, a
+    /// buttons template's `thumbnailImageUrl`, a sender's `iconUrl`), so a server on
+    /// `http://127.0.0.1:PORT` can serve them in the demo and tests. Off by default: LINE
+    /// refuses anything but `https://` with a 400, and so does the sandbox.
+    pub allow_http_media: bool,
 }
 
 /// Requests per second per endpoint, LINE's published defaults.
@@ -75,6 +85,7 @@ impl Default for Knobs {
             // A prefecture runs on a paid plan; 30,000 is the standard plan's monthly allowance.
             monthly_quota: Some(30_000),
             rate_limits: RateLimits::default(),
+            allow_http_media: false,
         }
     }
 }
@@ -126,6 +137,8 @@ pub struct ConfigUpdate {
     pub monthly_quota: Option<Option<u64>>,
     /// New per-endpoint rate limits (only those given change).
     pub rate_limits: Option<RateLimitsUpdate>,
+    /// Accept `http://` image URLs too (a deviation from LINE; see [`Knobs::allow_http_media`]).
+    pub allow_http_media: Option<bool>,
 }
 
 /// A partial change of [`RateLimits`].
@@ -171,6 +184,7 @@ impl ConfigUpdate {
         set(&mut knobs.webhook_timeout_ms, self.webhook_timeout_ms);
         set(&mut knobs.reply_token_ttl_ms, self.reply_token_ttl_ms);
         set(&mut knobs.monthly_quota, self.monthly_quota);
+        set(&mut knobs.allow_http_media, self.allow_http_media);
         if let Some(limits) = self.rate_limits {
             set(&mut knobs.rate_limits.push, limits.push);
             set(&mut knobs.rate_limits.multicast, limits.multicast);
@@ -224,6 +238,9 @@ mod tests {
         assert_eq!(knobs.monthly_quota, None);
         assert_eq!(url, None);
         assert_eq!(knobs.rate_limits, RateLimits { push: 3, ..RateLimits::default() });
+        assert!(!knobs.allow_http_media, "LINE's rule (https only) unless asked");
+        update(r#"{"allow_http_media": true}"#).apply(&mut knobs, &mut url).unwrap();
+        assert!(knobs.allow_http_media);
     }
 
     #[test]

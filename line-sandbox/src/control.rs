@@ -1,10 +1,11 @@
 //! The control API under `/sandbox/…`: JSON, no authentication, for tests and scripts to set
 //! the sandbox up (webhook URL, quota, faults), to make residents act (each such call waits for
 //! the webhook and answers what the server replied), and to read what happened (inboxes, the
-//! webhook log, the request log, counts). Faults never apply here.
+//! webhook log, the request log, counts, fetched images). Faults never apply here.
 
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
+use axum::http::header::{CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -23,6 +24,7 @@ pub fn router(sandbox: Sandbox) -> Router {
         .route("/sandbox/residents", get(residents).post(add_resident))
         .route("/sandbox/residents/{id}", get(resident))
         .route("/sandbox/residents/{id}/inbox", get(inbox))
+        .route("/sandbox/residents/{id}/inbox/{message_id}/content", get(content))
         .route("/sandbox/residents/{id}/scan", post(scan))
         .route("/sandbox/residents/{id}/text", post(text))
         .route("/sandbox/residents/{id}/postback", post(postback))
@@ -47,6 +49,8 @@ enum ControlError {
     Config(ConfigError),
     /// Fault settings refused (400).
     Faults(FaultError),
+    /// Nothing to serve at this path (404).
+    NotFound(String),
 }
 
 impl IntoResponse for ControlError {
@@ -58,6 +62,7 @@ impl IntoResponse for ControlError {
             Self::Action(e) => (StatusCode::CONFLICT, e.to_string()),
             Self::Config(e) => (StatusCode::BAD_REQUEST, e.to_string()),
             Self::Faults(e) => (StatusCode::BAD_REQUEST, e.to_string()),
+            Self::NotFound(message) => (StatusCode::NOT_FOUND, message),
         };
         (status, Json(json!({ "error": message }))).into_response()
     }
@@ -118,6 +123,16 @@ async fn resident(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Ans
 
 async fn inbox(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Answer {
     ok(sandbox.inbox(&id)?)
+}
+
+/// The original image of one image message in the inbox, as the sandbox fetched it, with its
+/// type as the bytes are (`image/png` or `image/jpeg`); 404 while pending, after a failure
+/// of either URL, and for unknown residents and messages.
+async fn content(State(sandbox): State<Sandbox>, Path((id, message_id)): Path<(String, String)>) -> Answer {
+    let Some(image) = sandbox.image(&id, &message_id)? else {
+        return Err(ControlError::NotFound(format!("no fetched image for message {message_id} in this inbox")));
+    };
+    Ok(([(CONTENT_TYPE, image.content_type), (X_CONTENT_TYPE_OPTIONS, "nosniff")], image.bytes).into_response())
 }
 
 #[derive(Deserialize)]

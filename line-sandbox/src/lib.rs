@@ -10,6 +10,14 @@
 //!   press buttons and scan QR codes, each action delivered to the webhook URL as LINE
 //!   delivers it (signed, 2-second timeout, optional redelivery). See [`sandbox`],
 //!   [`webhook`] and [`scan`].
+//! - **Images**: after accepting an image message, LINE fetches its two URLs itself (HTTPS,
+//!   JPEG or PNG, 10 MB and 1 MB); so does the sandbox, off the request path, recording per
+//!   message what it found and keeping the original for the page. See [`media`].
+//!
+//! One deliberate, named deviation from LINE exists for local use: `allow_http_media`
+//! (`--allow-http-media`, off by default) also accepts `http://` image URLs, since the demo and
+//! the tests serve images from a server on plain `http://127.0.0.1:PORT`. See
+//! [`Knobs::allow_http_media`].
 //!
 //! Tests and scripts drive it through the control API under `/sandbox/…` ([`control`]) or,
 //! in-process, through [`Sandbox`]'s methods; people drive it through the page at `/`
@@ -42,6 +50,7 @@ pub mod control;
 pub mod faults;
 pub mod ids;
 pub mod line_error;
+pub mod media;
 pub mod messaging;
 pub mod page;
 pub mod qr;
@@ -55,6 +64,7 @@ pub mod webhook;
 
 pub use config::{ConfigUpdate, Knobs, RateLimits, SandboxConfig};
 pub use faults::FaultSettings;
+pub use media::{FetchStatus, ImageContent, Media};
 pub use residents::{Friendship, InboxEntry, ResidentView, Via};
 pub use sandbox::{ActionError, Sandbox};
 pub use scan::ScanReport;

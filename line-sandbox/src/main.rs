@@ -35,6 +35,11 @@ struct Args {
     /// (deep links must point here).
     #[arg(long, env = "OSHIRASE_LINE_SANDBOX_PUBLIC_BASE_URL")]
     public_base_url: Option<String>,
+    /// Also accept http:// image URLs (LINE accepts only https://). A deliberate deviation
+    /// from LINE, for a local server on plain http://127.0.0.1:PORT; never needed in front
+    /// of a real HTTPS server.
+    #[arg(long, env = "OSHIRASE_LINE_SANDBOX_ALLOW_HTTP_MEDIA", value_parser = clap::builder::BoolishValueParser::new())]
+    allow_http_media: bool,
 }
 
 #[tokio::main]
@@ -47,13 +52,17 @@ async fn main() -> anyhow::Result<()> {
     if let Some(url) = &args.webhook_url {
         check_webhook_url(url).with_context(|| format!("--webhook-url {url}"))?;
     }
-    let config = SandboxConfig {
+    let mut config = SandboxConfig {
         bot_user_id: args.bot_user_id,
         basic_id: args.basic_id,
         webhook_url: args.webhook_url,
         public_base_url: args.public_base_url,
         ..SandboxConfig::new(args.channel_secret, args.channel_access_token)
     };
+    config.knobs.allow_http_media = args.allow_http_media;
+    if args.allow_http_media {
+        tracing::warn!("--allow-http-media: http:// image URLs are accepted, unlike LINE (which accepts only https://)");
+    }
     let handle = Sandbox::start_on(config, args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     println!("oshirase-line-sandbox listening on http://{}", handle.addr());
     tracing::info!(base_url = %handle.base_url(), basic_id = handle.sandbox().basic_id(), "ready; open the base URL in a browser");

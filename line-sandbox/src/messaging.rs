@@ -77,7 +77,7 @@ async fn reply(State(sandbox): State<Sandbox>, headers: HeaderMap, body: Bytes) 
     if headers.contains_key(RETRY_KEY) {
         return Err(LineError::RetryKeyNotAllowed);
     }
-    let request = validate::reply_request(&json_object(&body)?).map_err(LineError::InvalidBody)?;
+    let request = validate::reply_request(&json_object(&body)?, sandbox.media_schemes()).map_err(LineError::InvalidBody)?;
     Ok(Json(sandbox.reply(&request)?))
 }
 
@@ -89,7 +89,7 @@ async fn push(
 ) -> Result<Json<Value>, LineError> {
     sandbox.check_rate(Endpoint::Push)?;
     let key = retry_key(&sandbox, &headers)?;
-    let request = validate::push_request(&json_object(&body)?).map_err(LineError::InvalidBody)?;
+    let request = validate::push_request(&json_object(&body)?, sandbox.media_schemes()).map_err(LineError::InvalidBody)?;
     Ok(Json(sandbox.push(&request, key.as_deref(), &request_id)?))
 }
 
@@ -101,7 +101,7 @@ async fn multicast(
 ) -> Result<Json<Value>, LineError> {
     sandbox.check_rate(Endpoint::Multicast)?;
     let key = retry_key(&sandbox, &headers)?;
-    let request = validate::multicast_request(&json_object(&body)?).map_err(LineError::InvalidBody)?;
+    let request = validate::multicast_request(&json_object(&body)?, sandbox.media_schemes()).map_err(LineError::InvalidBody)?;
     Ok(Json(sandbox.multicast(&request, key.as_deref(), &request_id)?))
 }
 

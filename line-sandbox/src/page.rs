@@ -6,9 +6,11 @@
 //!
 //! Stable hooks for browser tests: `#resident-<userId>` (`article.resident`), `.state`,
 //! `.notice`, `ol.inbox` with `li.message` (from the account, `data-via`), `li.sent` (from
-//! the resident) and `li.system`; forms `form.scan` (`input[name=url]`,
-//! `input[type=file][name=qr]`), `form.send-text`, `form.postback`, `form.block`,
-//! `form.follow`, `form.create-resident`.
+//! the resident) and `li.system`; an image message is `li.message[data-type=image]` with
+//! `data-media` (`pending`, `fetched`, `failed`) holding `img.media` (the sandbox's own copy,
+//! from the control API), `.media-failed` or `.media-pending`; forms `form.scan`
+//! (`input[name=url]`, `input[type=file][name=qr]`), `form.send-text`, `form.postback`,
+//! `form.block`, `form.follow`, `form.create-resident`.
 
 use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, State};
 use axum::http::Uri;
@@ -20,6 +22,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::media::{FetchStatus, Media};
 use crate::qr;
 use crate::residents::{ChatLine, Friendship, InboxEntry, Resident, Via};
 use crate::sandbox::Sandbox;
@@ -333,17 +336,48 @@ fn render_message(user_id: &str, entry: &InboxEntry) -> Markup {
     };
     let message = &entry.message;
     html! {
-        li.message data-via=(via.0) data-type=[message["type"].as_str()] {
+        li.message data-via=(via.0) data-type=[message["type"].as_str()] data-media=[entry.media.as_ref().map(media_status)] {
             @match message["type"].as_str() {
                 Some("text") => div.bubble { (str_of(&message["text"])) },
                 Some("template") => (render_template(user_id, message)),
-                Some("image") => div.bubble {
-                    "画像: " a href=(str_of(&message["originalContentUrl"])) { (str_of(&message["originalContentUrl"])) }
-                },
+                Some("image") => (render_image(user_id, entry)),
                 _ => div.bubble { (message.to_string()) },
             }
             span.meta { (via.1) " " (clock(entry.received_at)) }
         }
+    }
+}
+
+/// An image as the phone shows it: the sandbox's own copy once fetched (nothing is loaded from
+/// the URL the bot gave), why it could not be fetched, or that it is still loading.
+fn render_image(user_id: &str, entry: &InboxEntry) -> Markup {
+    let pending = Media::pending();
+    let media = entry.media.as_ref().unwrap_or(&pending);
+    html! {
+        div.bubble.image {
+            @match media.status() {
+                FetchStatus::Fetched => img.media
+                    src={ "/sandbox/residents/" (user_id) "/inbox/" (entry.message_id) "/content" }
+                    alt="公式アカウントから届いた画像 / Image from the official account";,
+                FetchStatus::Failed => p.media-failed {
+                    "画像を取得できませんでした" br; span.en { "The image could not be fetched" }
+                    @if let Some((field, error)) = media.failure() {
+                        br; span.reason { (error.japanese()) br; span.en { (field) ": " (error) } }
+                    }
+                },
+                FetchStatus::Pending => p.media-pending {
+                    "画像を読み込み中" br; span.en { "Loading the image (reload the page)" }
+                },
+            }
+        }
+    }
+}
+
+fn media_status(media: &Media) -> &'static str {
+    match media.status() {
+        FetchStatus::Pending => "pending",
+        FetchStatus::Fetched => "fetched",
+        FetchStatus::Failed => "failed",
     }
 }
 
@@ -524,6 +558,11 @@ li.sent .bubble{background:#8de055}
 .meta{font-size:.7rem;color:#eef3fb;white-space:nowrap}
 li.system{align-self:center;font-size:.8rem;background:rgba(0,0,0,.18);color:#fff;border-radius:999px;padding:2px 12px}
 li.system .meta{color:#fff}
+.bubble.image{padding:4px}
+.bubble.image img{display:block;width:240px;max-width:100%;height:auto;border-radius:12px;image-rendering:pixelated}
+.bubble.image p{margin:6px 8px}
+.media-failed{color:#b3261e}
+.media-failed .reason{font-size:.85em}
 .template{padding:0;overflow:hidden;min-width:14em}
 .template .title{font-weight:bold;margin:0;padding:10px 12px 0}
 .template .text{margin:0;padding:10px 12px}

@@ -6,6 +6,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::media::Media;
+
 /// A resident's relation to the official account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -33,12 +35,19 @@ pub enum Via {
 /// One message in a resident's inbox.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InboxEntry {
+    /// The message id: the one answered in `sentMessages` for a reply or push; for a
+    /// multicast (which answers no ids), one per message object, shared by its recipients.
+    pub message_id: String,
     /// When it arrived (Unix ms).
     pub received_at: u64,
     /// Which endpoint sent it.
     pub via: Via,
     /// The LINE message object exactly as the bot sent it.
     pub message: Value,
+    /// For an image message, what fetching its URLs found (see [`crate::media`]). Filled in
+    /// when the inbox is read ([`crate::Sandbox::inbox`]); absent for other messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<Media>,
 }
 
 /// A resident as the control API lists them.
@@ -117,8 +126,8 @@ impl Resident {
     }
 
     /// Puts a message in the inbox and the chat.
-    pub fn receive(&mut self, received_at: u64, via: Via, message: Value) {
-        self.inbox.push(InboxEntry { received_at, via, message });
+    pub fn receive(&mut self, received_at: u64, via: Via, message_id: String, message: Value) {
+        self.inbox.push(InboxEntry { message_id, received_at, via, message, media: None });
         self.chat.push(ChatLine::FromAccount(self.inbox.len() - 1));
     }
 }

@@ -6,6 +6,9 @@
 //!
 //! All state sits behind one mutex that is never held across an `.await`: the server under
 //! test calls the reply endpoint *while* the sandbox waits for its webhook answer.
+//!
+//! Image messages are fetched after the API has answered, by a task per message (see
+//! [`crate::media`]); what it finds is kept per message id, beside the inboxes.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -21,10 +24,11 @@ use crate::config::{ConfigError, ConfigUpdate, Knobs, SandboxConfig};
 use crate::faults::{FaultError, FaultSettings, Faults, FaultsView, Verdict};
 use crate::ids::{UlidGenerator, new_message_id, new_quote_token, new_reply_token, new_user_id, now_ms};
 use crate::line_error::LineError;
+use crate::media::{self, Fetch, ImageContent, Media};
 use crate::rate_limit::RateLimiter;
 use crate::residents::{ChatLine, Friendship, InboxEntry, Resident, ResidentView, Via};
 use crate::scan::{self, ScanReport, Visit, deep_link_text, percent_encode};
-use crate::validate::{MulticastRequest, PushRequest, ReplyRequest};
+use crate::validate::{MediaSchemes, MulticastRequest, PushRequest, ReplyRequest};
 use crate::webhook::{self, Delivery, Event, EventKind, Target, WebhookAttempt};
 
 /// The sandbox: cheap to clone, all clones share one state.
@@ -153,6 +157,7 @@ struct Shared {
     base_url: Mutex<Url>,
     webhook_client: reqwest::Client,
     phone_client: reqwest::Client,
+    media_client: reqwest::Client,
 }
 
 #[derive(Debug)]
@@ -171,6 +176,26 @@ struct State {
     webhooks: VecDeque<WebhookAttempt>,
     stats: Stats,
     ulids: UlidGenerator,
+    /// What fetching each delivered image message found, by message id.
+    media: HashMap<String, MediaRecord>,
+    /// Ids of messages whose original bytes are kept, oldest first.
+    kept: VecDeque<String>,
+    /// Their total size.
+    kept_bytes: usize,
+}
+
+#[derive(Debug)]
+struct MediaRecord {
+    media: Media,
+    content: Option<ImageContent>,
+}
+
+/// An image message to fetch once the API has answered.
+#[derive(Debug)]
+struct MediaJob {
+    message_id: String,
+    original_url: String,
+    preview_url: String,
 }
 
 #[derive(Debug)]
@@ -217,6 +242,9 @@ impl Sandbox {
             webhooks: VecDeque::new(),
             stats: Stats::default(),
             ulids: UlidGenerator::default(),
+            media: HashMap::new(),
+            kept: VecDeque::new(),
+            kept_bytes: 0,
         };
         let webhook_client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -232,6 +260,7 @@ impl Sandbox {
                 base_url: Mutex::new(base_url),
                 webhook_client,
                 phone_client: scan::phone_client(),
+                media_client: media::media_client(),
             }),
         }
     }
@@ -309,9 +338,21 @@ impl Sandbox {
         self.with_resident(user_id, |r| r.view())
     }
 
-    /// Every message that reached a resident, in order.
+    /// Every message that reached a resident, in order; image messages with what fetching
+    /// their URLs found so far.
     pub fn inbox(&self, user_id: &str) -> Result<Vec<InboxEntry>, ActionError> {
-        self.with_resident(user_id, |r| r.inbox.clone())
+        let mut state = self.lock();
+        let inbox = state.resident_mut(user_id)?.inbox.clone();
+        Ok(inbox.into_iter().map(|entry| state.with_media(entry)).collect())
+    }
+
+    /// The original image of message `message_id` in the resident's inbox, as fetched:
+    /// `None` when the inbox has no such message, it is not an image, its fetch is pending or
+    /// failed (either URL), or its bytes are no longer kept.
+    pub fn image(&self, user_id: &str, message_id: &str) -> Result<Option<ImageContent>, ActionError> {
+        let mut state = self.lock();
+        let received = state.resident_mut(user_id)?.inbox.iter().any(|e| e.message_id == message_id);
+        Ok(state.media.get(message_id).filter(|_| received).and_then(|record| record.content.clone()))
     }
 
     /// The resident adds the account as a friend, or unblocks it: a follow event.
@@ -561,10 +602,12 @@ impl Sandbox {
         if issued.expires <= Instant::now() {
             return Err(LineError::InvalidReplyToken);
         }
-        let sent = sent_messages(&request.messages);
-        state.deliver(&[issued.user_id], Via::Reply, &request.messages);
+        let ids = message_ids(&request.messages);
+        let jobs = state.deliver(&[issued.user_id], Via::Reply, &request.messages, &ids);
         state.stats.replies += 1;
-        Ok(json!({ "sentMessages": sent }))
+        drop(state);
+        self.fetch_media(jobs);
+        Ok(json!({ "sentMessages": sent_messages(&request.messages, &ids) }))
     }
 
     pub(crate) fn push(&self, request: &PushRequest, retry_key: Option<&str>, request_id: &str) -> Result<Value, LineError> {
@@ -573,12 +616,15 @@ impl Sandbox {
             state.check_retry_key(key)?;
         }
         state.charge(1)?;
-        let sent = sent_messages(&request.messages);
-        state.deliver(std::slice::from_ref(&request.to), Via::Push, &request.messages);
+        let ids = message_ids(&request.messages);
+        let sent = sent_messages(&request.messages, &ids);
+        let jobs = state.deliver(std::slice::from_ref(&request.to), Via::Push, &request.messages, &ids);
         state.stats.pushes += 1;
         if let Some(key) = retry_key {
             state.accept_retry_key(key, request_id, Some(sent.clone()));
         }
+        drop(state);
+        self.fetch_media(jobs);
         Ok(json!({ "sentMessages": sent }))
     }
 
@@ -590,11 +636,14 @@ impl Sandbox {
             state.check_retry_key(key)?;
         }
         state.charge(u64::try_from(recipients.len()).unwrap_or(u64::MAX))?;
-        state.deliver(&recipients, Via::Multicast, &request.messages);
+        let ids = message_ids(&request.messages);
+        let jobs = state.deliver(&recipients, Via::Multicast, &request.messages, &ids);
         state.stats.multicasts += 1;
         if let Some(key) = retry_key {
             state.accept_retry_key(key, request_id, None);
         }
+        drop(state);
+        self.fetch_media(jobs);
         Ok(json!({}))
     }
 
@@ -616,11 +665,75 @@ impl Sandbox {
         json!({"totalUsage": self.lock().total_usage})
     }
 
+    /// The URL schemes image URLs may have: LINE's `https`, or `http` too when
+    /// `allow_http_media` is set.
+    pub(crate) fn media_schemes(&self) -> MediaSchemes {
+        MediaSchemes::allowing_http(self.lock().knobs.allow_http_media)
+    }
+
+    /// Fetches each image in the background, as LINE does after accepting a message.
+    fn fetch_media(&self, jobs: Vec<MediaJob>) {
+        if jobs.is_empty() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // Only reachable when called outside a runtime, which the HTTP handlers never are.
+            let error = media::FetchError::Unreachable("the sandbox has no async runtime to fetch with".to_owned());
+            for job in jobs {
+                let failed = Fetch::Failed { error: error.clone(), content_type: None };
+                self.finish_media(&job.message_id, Media { original: failed.clone(), preview: failed }, None);
+            }
+            return;
+        };
+        for job in jobs {
+            let sandbox = self.clone();
+            runtime.spawn(async move {
+                let client = &sandbox.shared.media_client;
+                let ((original, content), (preview, _)) = tokio::join!(
+                    media::fetch(client, &job.original_url, media::ORIGINAL_LIMIT),
+                    media::fetch(client, &job.preview_url, media::PREVIEW_LIMIT),
+                );
+                let media = Media { original, preview };
+                tracing::info!(message_id = %job.message_id, status = ?media.status(), failure = ?media.failure(), "image fetched");
+                sandbox.finish_media(&job.message_id, media, content);
+            });
+        }
+    }
+
+    /// Records what fetching a message's image found, keeping the original's bytes when both
+    /// URLs were fine, within [`media::KEPT_BYTES_BUDGET`] (the oldest are let go first).
+    fn finish_media(&self, message_id: &str, media: Media, content: Option<ImageContent>) {
+        let mut state = self.lock();
+        let State { media: records, kept, kept_bytes, .. } = &mut *state;
+        let Some(record) = records.get_mut(message_id) else { return };
+        let shown = media.status() == media::FetchStatus::Fetched;
+        record.media = media;
+        if let Some(content) = content.filter(|_| shown) {
+            *kept_bytes += content.bytes.len();
+            record.content = Some(content);
+            kept.push_back(message_id.to_owned());
+        }
+        while *kept_bytes > media::KEPT_BYTES_BUDGET
+            && let Some(oldest) = kept.pop_front()
+        {
+            if let Some(content) = records.get_mut(&oldest).and_then(|r| r.content.take()) {
+                *kept_bytes -= content.bytes.len();
+            }
+        }
+    }
+
     // ---- crate-internal: the page ----
 
-    /// Every resident's full record (the page renders chats from it).
+    /// Every resident's full record (the page renders chats from it), image messages with
+    /// what fetching them found so far.
     pub(crate) fn snapshot(&self) -> Vec<Resident> {
-        self.lock().residents.clone()
+        let state = self.lock();
+        let mut residents = state.residents.clone();
+        for resident in &mut residents {
+            let inbox = std::mem::take(&mut resident.inbox);
+            resident.inbox = inbox.into_iter().map(|entry| state.with_media(entry)).collect();
+        }
+        residents
     }
 
     /// Remembers what happened to a resident's last page action.
@@ -724,34 +837,62 @@ impl State {
         Ok(())
     }
 
-    /// Puts `messages` in the inbox of each recipient who is a friend; others silently get
-    /// nothing, as with LINE.
-    fn deliver(&mut self, recipients: &[String], via: Via, messages: &[Value]) {
+    /// Puts `messages` (with their `ids`) in the inbox of each recipient who is a friend;
+    /// others silently get nothing, as with LINE. Answers the images to fetch: those of
+    /// messages that reached anyone, each recorded as pending.
+    fn deliver(&mut self, recipients: &[String], via: Via, messages: &[Value], ids: &[String]) -> Vec<MediaJob> {
         let now = now_ms();
         let delivered_count = u64::try_from(messages.len()).unwrap_or(u64::MAX);
+        let mut reached = false;
         for id in recipients {
             let position = self.by_user_id.get(id).copied();
             match position.map(|i| &mut self.residents[i]).filter(|r| r.friendship == Friendship::Friend) {
                 Some(resident) => {
-                    for message in messages {
-                        resident.receive(now, via, message.clone());
+                    for (message, message_id) in messages.iter().zip(ids) {
+                        resident.receive(now, via, message_id.clone(), message.clone());
                     }
                     self.stats.messages_delivered += delivered_count;
+                    reached = true;
                 }
                 None => self.stats.recipients_not_reached += 1,
             }
         }
+        if !reached {
+            return Vec::new();
+        }
+        let mut jobs = Vec::new();
+        for (message, message_id) in messages.iter().zip(ids) {
+            if let (Some("image"), Some(original), Some(preview)) =
+                (message["type"].as_str(), message["originalContentUrl"].as_str(), message["previewImageUrl"].as_str())
+            {
+                self.media.insert(message_id.clone(), MediaRecord { media: Media::pending(), content: None });
+                jobs.push(MediaJob { message_id: message_id.clone(), original_url: original.to_owned(), preview_url: preview.to_owned() });
+            }
+        }
+        jobs
+    }
+
+    /// `entry` with what fetching its image found, if it is an image message.
+    fn with_media(&self, mut entry: InboxEntry) -> InboxEntry {
+        entry.media = self.media.get(&entry.message_id).map(|record| record.media.clone());
+        entry
     }
 }
 
-/// `sentMessages` of a response: an id per message, and a quote token for those that can be
+/// A new message id for each message.
+fn message_ids(messages: &[Value]) -> Vec<String> {
+    messages.iter().map(|_| new_message_id()).collect()
+}
+
+/// `sentMessages` of a response: each message's id, and a quote token for those that can be
 /// quoted.
-fn sent_messages(messages: &[Value]) -> Value {
+fn sent_messages(messages: &[Value], ids: &[String]) -> Value {
     let sent: Vec<Value> = messages
         .iter()
-        .map(|m| match m["type"].as_str() {
-            Some("text" | "image") => json!({"id": new_message_id(), "quoteToken": new_quote_token()}),
-            _ => json!({"id": new_message_id()}),
+        .zip(ids)
+        .map(|(m, id)| match m["type"].as_str() {
+            Some("text" | "image") => json!({"id": id, "quoteToken": new_quote_token()}),
+            _ => json!({"id": id}),
         })
         .collect();
     Value::Array(sent)

@@ -14,8 +14,13 @@
 //! `quickReply` (item count and their actions) and `sender`. Every other message, template
 //! or action type in the schema is refused as unsupported by the sandbox, with the same 400
 //! shape, so a client that starts using one notices here and not in production. Not
-//! checked: text `emojis`, `quoteToken` values, image sizes and formats, `imageAspectRatio` and
-//! other styling fields, `customAggregationUnits`, and fields LINE ignores.
+//! checked: text `emojis`, `quoteToken` values, `imageAspectRatio` and other styling fields,
+//! `customAggregationUnits`, and fields LINE ignores. Image sizes and formats are not checked
+//! here either: as with LINE, they show only when the image is fetched after the message was
+//! accepted ([`crate::media`]).
+//!
+//! Image URLs must be `https` as LINE requires, unless the sandbox runs with its
+//! `allow_http_media` deviation ([`MediaSchemes::HttpAndHttps`]).
 
 use serde_json::{Map, Value};
 
@@ -98,6 +103,32 @@ pub mod limits {
     pub const IMAGE_URL: usize = 2000;
 }
 
+/// The URL schemes accepted where LINE fetches an image (an image message's two URLs, a
+/// buttons template's `thumbnailImageUrl`, a sender's `iconUrl`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MediaSchemes {
+    /// LINE's rule: `https` only.
+    #[default]
+    HttpsOnly,
+    /// `http` as well: the sandbox's `allow_http_media` deviation from LINE, for a local
+    /// server on plain `http://127.0.0.1:PORT`.
+    HttpAndHttps,
+}
+
+impl MediaSchemes {
+    /// [`MediaSchemes::HttpAndHttps`] when `allow_http` is set, LINE's rule otherwise.
+    pub fn allowing_http(allow_http: bool) -> Self {
+        if allow_http { Self::HttpAndHttps } else { Self::HttpsOnly }
+    }
+
+    fn schemes(self) -> &'static [&'static str] {
+        match self {
+            Self::HttpsOnly => &["https"],
+            Self::HttpAndHttps => &["http", "https"],
+        }
+    }
+}
+
 /// Message types the sandbox checks and delivers.
 pub const SUPPORTED_MESSAGE_TYPES: &[&str] = &["text", "image", "template"];
 /// Message types in LINE's schema that the sandbox refuses as unsupported.
@@ -136,8 +167,8 @@ pub mod required {
 }
 
 /// Checks a reply body.
-pub fn reply_request(body: &Map<String, Value>) -> Result<ReplyRequest, Vec<Detail>> {
-    let mut c = Checker::default();
+pub fn reply_request(body: &Map<String, Value>, media: MediaSchemes) -> Result<ReplyRequest, Vec<Detail>> {
+    let mut c = Checker::new(media);
     let token = c.string(body, "replyToken", "", Text::required(1, usize::MAX));
     let messages = c.messages(body);
     c.boolean(body, "notificationDisabled", "");
@@ -146,8 +177,8 @@ pub fn reply_request(body: &Map<String, Value>) -> Result<ReplyRequest, Vec<Deta
 }
 
 /// Checks a push body.
-pub fn push_request(body: &Map<String, Value>) -> Result<PushRequest, Vec<Detail>> {
-    let mut c = Checker::default();
+pub fn push_request(body: &Map<String, Value>, media: MediaSchemes) -> Result<PushRequest, Vec<Detail>> {
+    let mut c = Checker::new(media);
     let to = c.string(body, "to", "", Text::required(1, usize::MAX));
     if let Some(to) = to.filter(|to| !is_push_target(to)) {
         c.fail("to", format!("The property, 'to', in the request body is invalid: '{to}' is not a user, group or room ID"));
@@ -159,8 +190,8 @@ pub fn push_request(body: &Map<String, Value>) -> Result<PushRequest, Vec<Detail
 }
 
 /// Checks a multicast body.
-pub fn multicast_request(body: &Map<String, Value>) -> Result<MulticastRequest, Vec<Detail>> {
-    let mut c = Checker::default();
+pub fn multicast_request(body: &Map<String, Value>, media: MediaSchemes) -> Result<MulticastRequest, Vec<Detail>> {
+    let mut c = Checker::new(media);
     let mut to = Vec::new();
     if let Some(items) = c.array(body, "to", "", limits::MULTICAST_TO) {
         for (i, item) in items.iter().enumerate() {
@@ -202,12 +233,17 @@ impl Text {
 }
 
 /// Collects every problem of one body (LINE reports all of them, not the first).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Checker {
     details: Vec<Detail>,
+    media: MediaSchemes,
 }
 
 impl Checker {
+    fn new(media: MediaSchemes) -> Self {
+        Self { details: Vec::new(), media }
+    }
+
     fn finish(self) -> Result<(), Vec<Detail>> {
         if self.details.is_empty() { Ok(()) } else { Err(self.details) }
     }
@@ -307,7 +343,7 @@ impl Checker {
             }
             "image" => {
                 for key in required::IMAGE {
-                    self.url(obj, key, path, Text::required(1, limits::IMAGE_URL), &["https"]);
+                    self.url(obj, key, path, Text::required(1, limits::IMAGE_URL), self.media.schemes());
                 }
             }
             "template" => self.template_message(obj, path),
@@ -320,7 +356,7 @@ impl Checker {
             let path = join(path, "sender");
             if let Some(sender) = self.object(sender, &path) {
                 self.string(sender, "name", &path, Text::optional(1, limits::SENDER_NAME));
-                self.url(sender, "iconUrl", &path, Text::optional(1, limits::SENDER_ICON_URL), &["https"]);
+                self.url(sender, "iconUrl", &path, Text::optional(1, limits::SENDER_ICON_URL), self.media.schemes());
             }
         }
     }
@@ -346,7 +382,7 @@ impl Checker {
 
     fn buttons(&mut self, template: &Map<String, Value>, path: &str) {
         let title = self.string(template, "title", path, Text::optional(1, limits::BUTTONS_TITLE));
-        self.url(template, "thumbnailImageUrl", path, Text::optional(1, limits::IMAGE_URL), &["https"]);
+        self.url(template, "thumbnailImageUrl", path, Text::optional(1, limits::IMAGE_URL), self.media.schemes());
         let has_title_or_image = title.is_some() || template.get("thumbnailImageUrl").is_some_and(|v| !v.is_null());
         let max = if has_title_or_image { limits::BUTTONS_TEXT_WITH_TITLE } else { limits::BUTTONS_TEXT };
         self.string(template, "text", path, Text::required(1, max));
@@ -424,7 +460,7 @@ mod tests {
     }
 
     fn push(messages: Value) -> Result<PushRequest, Vec<Detail>> {
-        push_request(&object(json!({"to": format!("U{}", "0".repeat(32)), "messages": messages})))
+        push_request(&object(json!({"to": format!("U{}", "0".repeat(32)), "messages": messages})), MediaSchemes::HttpsOnly)
     }
 
     fn properties(details: &[Detail]) -> Vec<&str> {
@@ -453,6 +489,23 @@ mod tests {
 
     fn consent_message() -> Value {
         consent(json!([postback("同意する", "consent=yes"), postback("同意しない", "consent=no")]))[0].clone()
+    }
+
+    #[test]
+    fn image_urls_are_https_unless_http_media_is_allowed() {
+        let to = format!("U{}", "0".repeat(32));
+        let body = object(json!({"to": to, "messages": [
+            {"type": "image", "originalContentUrl": "http://127.0.0.1:8080/pass.png", "previewImageUrl": "https://example.jp/p.png"},
+            {"type": "template", "altText": "a", "sender": {"iconUrl": "http://127.0.0.1:8080/icon.png"}, "template": {"type": "buttons",
+                "thumbnailImageUrl": "http://127.0.0.1:8080/t.png", "text": "t", "actions": [{"type": "message", "label": "はい", "text": "はい"}]}},
+        ]}));
+        let details = push_request(&body, MediaSchemes::HttpsOnly).unwrap_err();
+        assert_eq!(properties(&details), ["messages[0].originalContentUrl", "messages[1].template.thumbnailImageUrl", "messages[1].sender.iconUrl"]);
+        assert!(details.iter().all(|d| d.message == "Must be a URL with one of the schemes: https"), "{details:?}");
+        assert!(push_request(&body, MediaSchemes::HttpAndHttps).is_ok());
+        // Only http is added: other schemes stay refused.
+        let ftp = object(json!({"to": to, "messages": [{"type": "image", "originalContentUrl": "ftp://a/p.png", "previewImageUrl": "https://a/p.png"}]}));
+        assert_eq!(properties(&push_request(&ftp, MediaSchemes::HttpAndHttps).unwrap_err()), ["messages[0].originalContentUrl"]);
     }
 
     #[test]
@@ -502,18 +555,21 @@ mod tests {
         assert_eq!(push(six).unwrap_err()[0].message, "Size must be between 1 and 5");
         assert_eq!(properties(&push(json!([])).unwrap_err()), ["messages"]);
         let ids: Vec<String> = (0..501).map(|i| format!("U{i:032x}")).collect();
-        let too_many = multicast_request(&object(json!({"to": ids, "messages": [{"type": "text", "text": "a"}]}))).unwrap_err();
+        let too_many = multicast_request(&object(json!({"to": ids, "messages": [{"type": "text", "text": "a"}]})), MediaSchemes::HttpsOnly).unwrap_err();
         assert_eq!(too_many, vec![Detail { message: "Size must be between 1 and 500".into(), property: "to".into() }]);
-        let ok = multicast_request(&object(json!({"to": &ids[..500], "messages": [{"type": "text", "text": "a"}]})));
+        let ok = multicast_request(&object(json!({"to": &ids[..500], "messages": [{"type": "text", "text": "a"}]})), MediaSchemes::HttpsOnly);
         assert_eq!(ok.unwrap().to.len(), 500);
     }
 
     #[test]
     fn recipients_must_look_like_line_ids() {
-        let details = push_request(&object(json!({"to": "someone", "messages": [{"type": "text", "text": "a"}]}))).unwrap_err();
+        let details = push_request(&object(json!({"to": "someone", "messages": [{"type": "text", "text": "a"}]})), MediaSchemes::HttpsOnly).unwrap_err();
         assert_eq!(properties(&details), ["to"]);
-        let details = multicast_request(&object(json!({"to": [format!("U{}", "a".repeat(32)), "U123", 7], "messages": [{"type": "text", "text": "a"}]})))
-            .unwrap_err();
+        let details = multicast_request(
+            &object(json!({"to": [format!("U{}", "a".repeat(32)), "U123", 7], "messages": [{"type": "text", "text": "a"}]})),
+            MediaSchemes::HttpsOnly,
+        )
+        .unwrap_err();
         assert_eq!(properties(&details), ["to[1]", "to[2]"]);
     }
 
@@ -527,7 +583,8 @@ mod tests {
 
     #[test]
     fn wrong_json_types_are_named() {
-        let details = reply_request(&object(json!({"replyToken": 5, "messages": {"type": "text"}, "notificationDisabled": "yes"}))).unwrap_err();
+        let details =
+            reply_request(&object(json!({"replyToken": 5, "messages": {"type": "text"}, "notificationDisabled": "yes"})), MediaSchemes::HttpsOnly).unwrap_err();
         assert_eq!(
             details.iter().map(|d| (d.property.as_str(), d.message.as_str())).collect::<Vec<_>>(),
             [("replyToken", "Must be a string"), ("messages", "Must be an array"), ("notificationDisabled", "Must be a boolean")]
@@ -656,9 +713,9 @@ mod tests {
                 let check = |body: &Value| -> Result<(), Vec<Detail>> {
                     let body = object(body.clone());
                     match name {
-                        "ReplyMessageRequest" => reply_request(&body).map(drop),
-                        "MulticastRequest" => multicast_request(&body).map(drop),
-                        _ => push_request(&body).map(drop),
+                        "ReplyMessageRequest" => reply_request(&body, MediaSchemes::HttpsOnly).map(drop),
+                        "MulticastRequest" => multicast_request(&body, MediaSchemes::HttpsOnly).map(drop),
+                        _ => push_request(&body, MediaSchemes::HttpsOnly).map(drop),
                     }
                 };
                 assert!(check(&valid).is_ok(), "{name}: the example must pass");

@@ -8,6 +8,7 @@ mod helpers;
 
 mod binary;
 mod faults;
+mod media;
 mod messaging;
 mod page;
 mod scan;
