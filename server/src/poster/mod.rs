@@ -5,8 +5,10 @@
 //! lays out the bilingual poster around the same grid with the venue's own font. Nothing
 //! here touches the database or HTTP: callers pass in the text to print and get bytes back.
 
+pub mod pass_card;
 pub mod pdf;
 pub mod qr;
 mod wrap;
 
+pub use pass_card::{PassCard, PassCardRenderer};
 pub use pdf::{PosterContent, PosterError, PosterRenderer};
