@@ -16,7 +16,8 @@ use oshirase_server::line::messages::Message;
 use oshirase_server::line::webhook::{Event, EventKind, Mode};
 use oshirase_server::residents::{Context, handle};
 use serde_json::{Value, json};
-use support::{PASS_SEED, TestApp, api_call, json_body};
+use oshirase_server::staff::Role;
+use support::{PASS_SEED, TestApp, add_staff, add_token, api_call, json_body};
 use time::OffsetDateTime;
 
 const USER: &str = "U0123456789abcdef0123456789abcdef";
@@ -73,7 +74,11 @@ impl World {
     }
 
     async fn heartbeat(&self, version: Option<i64>) -> Value {
-        let body = json!({"version": "0.1.0", "uptime_seconds": 1, "clock_offset_ms": 0, "screen": "idle", "last_error": null, "pending_scans": 0, "revocations_version": version});
+        self.heartbeat_pending(version, 0).await
+    }
+
+    async fn heartbeat_pending(&self, version: Option<i64>, pending: u64) -> Value {
+        let body = json!({"version": "0.1.0", "uptime_seconds": 1, "clock_offset_ms": 0, "screen": "idle", "last_error": null, "pending_scans": pending, "revocations_version": version});
         let response = api_call(&self.app, "POST", "/api/v1/kiosk/heartbeat", Some(&self.sync_token), Some(body)).await;
         assert_eq!(response.status(), StatusCode::OK);
         json_body(response).await
@@ -284,6 +289,16 @@ async fn a_bad_batch_changes_nothing_and_a_stranger_cannot_sync() {
     let full: Vec<Value> = (1..=1000).map(|i| json!({"seq": i, "pass_id": id.as_str(), "scanned_at": t, "clock_offset_ms": -1234})).collect();
     let (status, body) = world.sync(Value::Array(full)).await;
     assert_eq!((status, body["recorded"].as_i64()), (StatusCode::OK, Some(1000)), "{body}");
+}
+
+#[tokio::test]
+async fn staff_see_how_many_scans_wait_on_each_kiosk() {
+    let world = World::new().await;
+    world.heartbeat_pending(None, 37).await;
+    let admin = add_staff(&world.app, "kanri", &[Role::Admin]).await;
+    let token = add_token(&world.app, admin, Role::Admin, None).await;
+    let fleet = json_body(api_call(&world.app, "GET", "/api/v1/staff/kiosks", Some(&token), None).await).await;
+    assert_eq!(fleet["kiosks"][0]["pending_scans"], 37, "{fleet}");
 }
 
 #[tokio::test]

@@ -316,7 +316,7 @@ pub fn fleet(user: &StaffUser, kiosks: &[KioskRecord], now: time::OffsetDateTime
                 div.card { "登録済みの端末（無効化を含む）" div.stat { (kiosks.len()) } }
             }
             table {
-                thead { tr { th { "端末" } th { "施設・場所" } th { "最終確認" } th { "画面" } th { "時計のずれ" } th { "バージョン" } th { "最後のエラー" } } }
+                thead { tr { th { "端末" } th { "施設・場所" } th { "最終確認" } th { "画面" } th { "時計のずれ" } th { "未送信のパス読取" } th { "バージョン" } th { "最後のエラー" } } }
                 tbody {
                     @for k in kiosks {
                         tr.kiosk data-kiosk=(k.kiosk_id.as_str()) {
@@ -330,6 +330,7 @@ pub fn fleet(user: &StaffUser, kiosks: &[KioskRecord], now: time::OffsetDateTime
                             }
                             td { @if let Some(h) = &k.last_heartbeat { (super::manage::screen_label(&h.screen)) } }
                             td.num { @if let Some(offset) = k.last_heartbeat.as_ref().and_then(|h| h.clock_offset_ms) { (offset) " ms" } }
+                            td.num.pending-scans { @if let Some(pending) = k.last_heartbeat.as_ref().and_then(|h| h.pending_scans) { (pending) " 件" } }
                             td { @if let Some(h) = &k.last_heartbeat { (h.version) } }
                             td { @if let Some(e) = k.last_heartbeat.as_ref().and_then(|h| h.last_error.as_ref()) { small { (jst(e.reported_at)) ": " (e.message) } } }
                         }

@@ -105,6 +105,7 @@ pub fn kiosk_json(k: &KioskRecord) -> Value {
         "version": last.map(|h| h.version.clone()),
         "uptime_seconds": last.map(|h| h.uptime_seconds),
         "clock_offset_ms": last.and_then(|h| h.clock_offset_ms),
+        "pending_scans": last.and_then(|h| h.pending_scans),
         "screen": last.map(|h| h.screen.clone()),
         "last_error": last.and_then(|h| h.last_error.as_ref()).map(|e| e.message.clone()),
         "last_error_at": last.and_then(|h| h.last_error.as_ref()).map_or(Value::Null, |e| timestamp(e.reported_at)),
@@ -123,6 +124,8 @@ struct HeartbeatRequest {
     clock_offset_ms: Option<i64>,
     screen: String,
     last_error: Option<String>,
+    /// Pass scans waiting in its buffer.
+    pending_scans: Option<u64>,
     /// The version of the pass revocation list the kiosk holds.
     revocations_version: Option<i64>,
 }
@@ -136,7 +139,7 @@ async fn heartbeat(State(state): State<AppState>, headers: HeaderMap, ApiJson(re
     }
     let now = OffsetDateTime::now_utc();
     let last_error = report.last_error.map(|e| KioskError { message: e.chars().take(500).collect(), reported_at: now });
-    let record = Heartbeat { at: now, version: report.version, uptime_seconds: report.uptime_seconds, clock_offset_ms: report.clock_offset_ms, screen: report.screen, last_error };
+    let record = Heartbeat { at: now, version: report.version, uptime_seconds: report.uptime_seconds, clock_offset_ms: report.clock_offset_ms, pending_scans: report.pending_scans, screen: report.screen, last_error };
     state.store.record_heartbeat(kiosk.kiosk_id.clone(), record).await?;
     // The revocation list only when the kiosk's copy is out of date.
     let version = state.store.revocations_version().await?;

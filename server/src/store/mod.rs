@@ -279,6 +279,8 @@ pub struct Heartbeat {
     pub uptime_seconds: u64,
     /// Server time minus kiosk time, if the kiosk knows it.
     pub clock_offset_ms: Option<i64>,
+    /// Pass scans waiting in its buffer to be synced, if it reported them.
+    pub pending_scans: Option<u64>,
     /// The screen it shows (`idle`, `offline`, …).
     pub screen: String,
     /// The last error it reported. Stored, it stays until the kiosk reports another one: a

@@ -27,3 +27,5 @@ CREATE TABLE pass_revocations (
 -- Scan sync is idempotent by (kiosk, sequence number): the highest sequence number stored
 -- per kiosk; a scan at or below it was stored before.
 ALTER TABLE kiosks ADD COLUMN scans_synced_through INTEGER NOT NULL DEFAULT 0;
+-- How many scans wait in the kiosk's buffer, as its last heartbeat said (fleet view).
+ALTER TABLE kiosks ADD COLUMN pending_scans INTEGER;

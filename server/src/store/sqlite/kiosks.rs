@@ -12,14 +12,14 @@ use crate::store::{Heartbeat, KioskError, KioskRecord, NewKiosk, Pairing, StoreE
 /// A `kiosks` row before parsing: id, location, secret, paired, revoked, place active, and the
 /// last heartbeat's columns.
 type KioskRow = (String, String, Vec<u8>, i64, Option<i64>, bool, String, HeartbeatRow);
-/// Last seen, version, uptime, clock offset, screen, last error, when it was reported.
-type HeartbeatRow = (Option<i64>, Option<String>, Option<i64>, Option<i64>, Option<String>, Option<String>, Option<i64>);
+/// Last seen, version, uptime, clock offset, screen, last error, when it was reported, pending scans.
+type HeartbeatRow = (Option<i64>, Option<String>, Option<i64>, Option<i64>, Option<String>, Option<String>, Option<i64>, Option<i64>);
 /// A pairing code's row: location, expires, used, venue name, venue withdrawn.
 type PairingRow = (String, i64, Option<i64>, String, Option<i64>);
 
 const KIOSK_COLUMNS: &str =
     "k.kiosk_id, k.location_id, k.secret, k.paired_at_ms, k.revoked_at_ms, v.withdrawn_at_ms IS NULL, v.name, \
-     k.last_seen_at_ms, k.version, k.uptime_seconds, k.clock_offset_ms, k.screen, k.last_error, k.last_error_at_ms \
+     k.last_seen_at_ms, k.version, k.uptime_seconds, k.clock_offset_ms, k.screen, k.last_error, k.last_error_at_ms, k.pending_scans \
      FROM kiosks k JOIN venues v ON v.location_id = k.location_id";
 
 pub(super) fn create_pairing_code(tx: &Connection, registration_id: i64, location: &LocationId, code_hash: TokenHash, now: OffsetDateTime, expires: OffsetDateTime) -> Result<bool, StoreError> {
@@ -73,16 +73,17 @@ pub(super) fn pair(tx: &Connection, code_hash: TokenHash, kiosk: &NewKiosk, now:
 }
 
 fn read_kiosk(r: &Row<'_>) -> rusqlite::Result<KioskRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, (r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?)))
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, (r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?)))
 }
 
 fn parse_kiosk((id, location, secret, paired, revoked, active, name, heartbeat): KioskRow) -> Result<KioskRecord, StoreError> {
     let last_heartbeat = match heartbeat {
-        (Some(at), version, uptime, offset, screen, last_error, last_error_at) => Some(Heartbeat {
+        (Some(at), version, uptime, offset, screen, last_error, last_error_at, pending) => Some(Heartbeat {
             at: from_millis(at)?,
             version: version.unwrap_or_default(),
             uptime_seconds: uptime.and_then(|u| u64::try_from(u).ok()).unwrap_or(0),
             clock_offset_ms: offset,
+            pending_scans: pending.and_then(|p| u64::try_from(p).ok()),
             screen: screen.unwrap_or_default(),
             last_error: match (last_error, last_error_at) {
                 (Some(message), Some(at)) => Some(KioskError { message, reported_at: from_millis(at)? }),
@@ -138,7 +139,7 @@ pub(super) fn kiosk_by_sync_token(conn: &Connection, hash: TokenHash) -> Result<
 
 pub(super) fn record_heartbeat(tx: &Connection, kiosk_id: &KioskId, h: &Heartbeat) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "UPDATE kiosks SET last_seen_at_ms = ?1, version = ?2, uptime_seconds = ?3, clock_offset_ms = ?4, screen = ?5,
+        "UPDATE kiosks SET last_seen_at_ms = ?1, version = ?2, uptime_seconds = ?3, clock_offset_ms = ?4, screen = ?5, pending_scans = ?8,
             last_error = coalesce(?6, last_error), last_error_at_ms = CASE WHEN ?6 IS NULL THEN last_error_at_ms ELSE ?1 END
          WHERE kiosk_id = ?7",
     )?
@@ -149,7 +150,8 @@ pub(super) fn record_heartbeat(tx: &Connection, kiosk_id: &KioskId, h: &Heartbea
         h.clock_offset_ms,
         h.screen,
         h.last_error.as_ref().map(|e| e.message.as_str()),
-        kiosk_id.as_str()
+        kiosk_id.as_str(),
+        h.pending_scans.map(|p| i64::try_from(p).unwrap_or(i64::MAX))
     ])?;
     Ok(())
 }
