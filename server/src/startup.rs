@@ -38,6 +38,7 @@ impl Application {
         let passes = Arc::new(Passes { key: pass_key, settings: settings.passes, base_url: base_url.clone() });
         let state = AppState {
             store: Arc::new(store),
+            pass_cards: posters.pass_cards().context("loading the pass card font")?,
             posters,
             metrics: Arc::new(Metrics::default()),
             base_url,

@@ -162,7 +162,14 @@ async fn a_consented_resident_gets_a_pass_whose_image_verifies_and_can_list_and_
 
     let child = world.text(USER, "パス　たろう").await;
     assert!(texts(&child)[0].starts_with("「たろう」のパスを発行しました"), "{child:?}");
-    let (_, _, child_id) = issued(&world, &child).await;
+    let (child_image, child_text, child_id) = issued(&world, &child).await;
+    // The printable card: the name, the number's end, and the same QR code.
+    let card = world.app.get(&child_image.replace("qr.png", "card.pdf")).await;
+    assert_eq!((card.status(), card.headers()["content-type"].to_str().unwrap()), (StatusCode::OK, "application/pdf"));
+    let card = axum::body::to_bytes(card.into_body(), 1 << 22).await.unwrap();
+    let words = oshirase_e2e::pdf::pdf_text(&card);
+    assert!(words.contains("たろう") && words.contains(child_id.short()) && words.contains("有効期限"), "{words}");
+    assert_eq!(oshirase_e2e::qr::decode_qr_png(&oshirase_e2e::pdf::pdf_to_png(&card, 300)), vec![child_text]);
 
     // Someone else cannot revoke it, nor list it.
     assert!(texts(&world.text(OTHER, &format!("パス取消 {}", id.short())).await)[0].starts_with("その番号の有効なパスは見つかりませんでした"));

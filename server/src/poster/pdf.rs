@@ -133,6 +133,11 @@ impl PosterRenderer {
         })
     }
 
+    /// The pass card renderer sharing this renderer's font (read once).
+    pub fn pass_cards(&self) -> Result<super::PassCardRenderer, PosterError> {
+        super::PassCardRenderer::from_font_data(&self.font.path, Arc::clone(&self.font.bytes))
+    }
+
     /// One A4 portrait page (595.276 × 841.89 pt) per poster, in order.
     pub fn a4_pdf(&self, posters: &[PosterContent<'_>]) -> Result<Vec<u8>, PosterError> {
         if posters.is_empty() {

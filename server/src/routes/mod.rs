@@ -53,6 +53,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Poster renderer with its font loaded.
     pub posters: PosterRenderer,
+    /// Pass card renderer (the same font).
+    pub pass_cards: crate::poster::PassCardRenderer,
     /// Metrics registry.
     pub metrics: Arc<Metrics>,
     /// The URL residents reach the server at.

@@ -13,6 +13,7 @@ use oshirase_common::pass::Pass;
 
 use super::error::PageError;
 use super::{AppState, no_store};
+use crate::poster::PassCard;
 use crate::poster::qr::QrMatrix;
 use crate::secrets::ManageToken;
 use crate::store::passes::PassRecord;
@@ -47,7 +48,15 @@ fn qr(text: &str) -> Result<QrMatrix, PageError> {
     QrMatrix::encode(text).map_err(|e| PageError::Internal(e.into()))
 }
 
+/// The printable card, rendered off the async runtime.
 async fn card(state: &AppState, record: &PassRecord, text: String) -> Result<Vec<u8>, PageError> {
-    let _ = (state, record, text);
-    Err(PageError::NotFound)
+    let renderer = state.pass_cards.clone();
+    // A pass for the resident themself carries no name.
+    let label = record.label.as_ref().map_or_else(String::new, |l| l.as_str().to_owned());
+    let short = record.pass_id.short().to_owned();
+    let expires = record.expires_at.to_offset(crate::pages::JST).date();
+    tokio::task::spawn_blocking(move || renderer.pass_card_pdf(&PassCard { qr_text: &text, label: &label, short_id: &short, expires }))
+        .await
+        .map_err(|e| PageError::Internal(e.into()))?
+        .map_err(|e| PageError::Internal(e.into()))
 }

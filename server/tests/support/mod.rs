@@ -49,6 +49,7 @@ impl TestApp {
         let state = AppState {
             store: Arc::new(SqliteStore::open(&db).unwrap()),
             posters: PosterRenderer::load(&font).unwrap(),
+            pass_cards: PosterRenderer::load(&font).unwrap().pass_cards().unwrap(),
             metrics: Arc::new(Metrics::default()),
             base_url: PublicBaseUrl::parse("https://oshirase.example.jp").unwrap(),
             limits,
