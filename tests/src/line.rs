@@ -48,12 +48,13 @@ pub struct LineSandbox {
 
 impl LineSandbox {
     /// Starts the sandbox for the channel [`CHANNEL_SECRET`] / [`CHANNEL_ACCESS_TOKEN`], with
-    /// no webhook URL yet.
+    /// no webhook URL yet. It accepts image URLs over plain HTTP (`--allow-http-media`): the
+    /// test server has no TLS, and real LINE would insist on HTTPS.
     pub async fn start() -> LineSandbox {
         let binary = sandbox_binary();
         let mut command = Command::new(&binary);
         command
-            .args(["--listen", "127.0.0.1:0", "--channel-secret", CHANNEL_SECRET, "--channel-access-token", CHANNEL_ACCESS_TOKEN])
+            .args(["--listen", "127.0.0.1:0", "--channel-secret", CHANNEL_SECRET, "--channel-access-token", CHANNEL_ACCESS_TOKEN, "--allow-http-media"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -160,6 +161,26 @@ impl LineSandbox {
             }
             tokio::time::sleep(POLL_EVERY).await;
         }
+    }
+
+    /// The image of a message in the resident's inbox, as the sandbox fetched it from the
+    /// server (the way LINE fetches an image message's URL): waits until the fetch is done and
+    /// fails the test if it failed. Returns the original's bytes.
+    pub async fn fetched_image(&self, user: &str, message_id: &str, timeout: Duration) -> Vec<u8> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let inbox = self.inbox(user).await;
+            let entry = inbox.iter().find(|m| m["message_id"] == message_id).unwrap_or_else(|| panic!("no message {message_id} for {user}:\n{}", pretty(&inbox)));
+            match entry["media"]["status"].as_str() {
+                Some("fetched") => break,
+                Some("pending") if Instant::now() < deadline => tokio::time::sleep(POLL_EVERY).await,
+                _ => panic!("the image of {message_id} was not fetched: {entry}"),
+            }
+        }
+        let url = format!("{}/sandbox/residents/{user}/inbox/{message_id}/content", self.base_url);
+        let response = self.client.get(&url).send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        assert!(response.status().is_success(), "GET {url}: {}", response.status());
+        response.bytes().await.unwrap_or_else(|e| panic!("GET {url}: {e}")).to_vec()
     }
 
     /// `GET /sandbox/webhook-log`: `[{webhook_event_ids, status, error, is_redelivery, attempt, at, url}]`.
