@@ -337,6 +337,25 @@ pub fn frame(symbol: &Symbol, kind: Kind, seed: u64) -> GrayFrame {
     Scene::sample(kind, seed, symbol).render(Some(symbol))
 }
 
+/// The code as a crisp image: black modules of `module_px` pixels on white, with the quiet
+/// zone — a pass as a file, for the simulated camera (`POST /camera` on the preview) and
+/// tests that need a frame every decoder reads.
+pub fn printed(symbol: &Symbol, module_px: u32) -> GrayFrame {
+    let module_px = module_px.max(1) as usize;
+    let quiet = QUIET_ZONE as usize;
+    let side_px = (symbol.side + 2 * quiet) * module_px;
+    let mut pixels = vec![u8::MAX; side_px * side_px];
+    for (i, pixel) in pixels.iter_mut().enumerate() {
+        let (x, y) = ((i % side_px) / module_px, (i / side_px) / module_px);
+        if x >= quiet && y >= quiet && symbol.is_dark(x - quiet, y - quiet) {
+            *pixel = 0;
+        }
+    }
+    let side = u32::try_from(side_px).unwrap_or(u32::MAX);
+    // The pixels fill the square by construction.
+    GrayFrame::new(side, side, pixels).expect("a square of side_px² pixels")
+}
+
 /// A frame of the cluttered background with no code in it, drawn from `seed`.
 pub fn empty_frame(seed: u64) -> GrayFrame {
     let mut rng = Rng::new(seed);

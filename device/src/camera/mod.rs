@@ -5,7 +5,12 @@
 //! decoding, pass checks, feedback — runs the same on the Pi, in tests and in the demo:
 //!
 //! - [`recorded::RecordedFrames`]: a folder of PNG files, for tests and demos;
+//! - [`simulated::SimulatedCamera`]: a recording played once, then frames handed to it (the
+//!   preview's `POST /camera`), for the demo and the end-to-end tests;
 //! - `v4l::V4lCamera` (cargo feature `camera`): a V4L2 camera through nokhwa, on the Pi.
+//!
+//! [`reader::spawn_reader`] is the camera thread: it opens a source, decodes each frame and
+//! sends the texts of frames with a code to the run loop.
 //!
 //! [`decode::decode`] is a pure function from a [`GrayFrame`] to the texts of the QR codes in
 //! it; it owns its input and shares nothing, so the run loop can hand each frame to a blocking
@@ -18,11 +23,21 @@
 
 pub mod decode;
 pub mod degrade;
+pub mod reader;
 pub mod recorded;
+pub mod simulated;
 #[cfg(feature = "camera")]
 pub mod v4l;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// The V4L2 index of a camera device given as a path (`/dev/video0` → 0; a symbolic link such
+/// as `/dev/v4l/by-id/…` is followed) or as a bare number.
+pub fn video_index(device: &Path) -> Option<u32> {
+    let resolved = std::fs::canonicalize(device).unwrap_or_else(|_| device.to_owned());
+    let name = resolved.to_str()?;
+    name.strip_prefix("/dev/video").unwrap_or(name).parse().ok()
+}
 
 /// Where frames come from: a camera, or a recording.
 ///
@@ -189,4 +204,17 @@ pub enum CameraError {
         #[source]
         source: FrameError,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_camera_is_named_by_its_device_path_or_its_index() {
+        assert_eq!(video_index(Path::new("/dev/video0")), Some(0));
+        assert_eq!(video_index(Path::new("/dev/video12")), Some(12));
+        assert_eq!(video_index(Path::new("2")), Some(2));
+        assert_eq!(video_index(Path::new("/dev/sda")), None);
+    }
 }
