@@ -157,10 +157,13 @@ impl Resident {
         handle(&ctx, &event).await.unwrap().map(|reply| reply.messages).unwrap_or_default()
     }
 
-    /// Consents and asks for a pass: the pass image's PNG, as the server serves it.
-    async fn get_pass(&mut self) -> Vec<u8> {
+    async fn consent(&mut self) {
         self.say(EventKind::Postback { data: "consent=2026-11".into() }).await;
-        let messages = self.say(EventKind::Text { text: "パス".into() }).await;
+    }
+
+    /// Asks for a pass ("パス", or "パス 名前"): the pass image's PNG, as the server serves it.
+    async fn get_pass(&mut self, command: &str) -> Vec<u8> {
+        let messages = self.say(EventKind::Text { text: command.into() }).await;
         let Some(Message::Image { original_url, .. }) = messages.get(1) else { panic!("no pass image in {messages:?}") };
         let response = reqwest::get(original_url).await.unwrap();
         assert!(response.status().is_success(), "{original_url}: {}", response.status());
@@ -294,7 +297,8 @@ async fn a_pass_from_line_held_up_to_the_kiosk_is_one_visit_and_revoked_forged_e
     let camera_dir = tempfile::tempdir().unwrap();
     let location = server.pair_kiosk(data_dir.path()).await;
     let mut resident = Resident::new(&files, &server);
-    let pass_png = resident.get_pass().await;
+    resident.consent().await;
+    let pass_png = resident.get_pass("パス").await;
     let id = pass_id_of(&pass_png);
 
     // A clock flag that does not exist: the kiosk's time comes from its first heartbeat.
@@ -343,6 +347,11 @@ async fn a_pass_from_line_held_up_to_the_kiosk_is_one_visit_and_revoked_forged_e
 
     assert_eq!(visits(&files.db(), &location).len(), 1, "nothing refused became a visit");
     assert_eq!(kiosk.lines("scan accepted").len(), 1);
+
+    // The (simulated) help button shows the help screen.
+    let pressed = reqwest::Client::new().post(format!("{}/help", kiosk.preview)).send().await.unwrap();
+    assert!(pressed.status().is_success(), "{}", pressed.status());
+    kiosk.wait_for_state("the help screen", |s| s["overlay"] == "help").await;
     drop(kiosk);
     server.stop().await;
 }
@@ -354,7 +363,10 @@ async fn a_scan_confirmed_while_the_server_is_down_survives_kill_9_and_is_synced
     let data_dir = tempfile::tempdir().unwrap();
     let camera_dir = tempfile::tempdir().unwrap();
     let location = server.pair_kiosk(data_dir.path()).await;
-    let pass_png = Resident::new(&files, &server).get_pass().await;
+    let mut resident = Resident::new(&files, &server);
+    resident.consent().await;
+    let pass_png = resident.get_pass("パス").await;
+    let second_png = resident.get_pass("パス たろう").await;
     let id = pass_id_of(&pass_png);
     let listen = server.listen();
     server.stop().await;
@@ -362,13 +374,18 @@ async fn a_scan_confirmed_while_the_server_is_down_survives_kill_9_and_is_synced
     // The system clock is synchronised (the flag exists): codes and scans without the server.
     let flag = data_dir.path().join("synchronized");
     std::fs::write(&flag, "").unwrap();
-    let kiosk = Kiosk::run(data_dir.path(), camera_dir.path(), &["--clock-synced-flag", flag.to_str().unwrap()]).await;
+    let kiosk = Kiosk::run(data_dir.path(), camera_dir.path(), &["--clock-synced-flag", flag.to_str().unwrap(), "--buffer-capacity", "1"]).await;
     kiosk.wait_for_state("its code, offline", |s| s["screen"] == "code" && s["offline"] == true).await;
     let shown_at = now_ms();
     kiosk.show(&pass_png).await;
     assert_eq!(kiosk.wait_for_line("scan accepted", 1).await, format!("scan accepted seq=1 pass=…{}", id.short()));
     let confirmed_at = now_ms();
     kiosk.wait_for_state("one scan waiting", |s| s["pending_scans"] == 1).await;
+    // The buffer holds its capacity: the next pass is refused, the kept scan stays.
+    kiosk.show(&second_png).await;
+    assert_eq!(kiosk.wait_for_line("scan not recorded", 1).await, "scan not recorded reason=storage_full");
+    let state = kiosk.wait_for_state("the storage-full screen", |s| s["overlay"] == "storage_full").await;
+    assert_eq!((&state["feedback"], &state["pending_scans"]), (&json!("storage_full"), &json!(1)));
     kiosk.kill().await;
 
     let server = files.start(&listen).await;
@@ -378,6 +395,33 @@ async fn a_scan_confirmed_while_the_server_is_down_survives_kill_9_and_is_synced
     let visits = visits(&files.db(), &location);
     assert_eq!(visits.len(), 1);
     assert!((shown_at - 1000..=confirmed_at).contains(&visits[0]), "the visit is at the scan's time ({shown_at}–{confirmed_at}), not the sync's: {}", visits[0]);
+    drop(kiosk);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_of_a_pass_held_up_for_two_seconds_plays_once_the_kiosk_shows_its_code_and_is_one_scan() {
+    let files = ServerFiles::new();
+    let server = files.start("127.0.0.1:0").await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let camera_dir = tempfile::tempdir().unwrap();
+    let location = server.pair_kiosk(data_dir.path()).await;
+    let mut resident = Resident::new(&files, &server);
+    resident.consent().await;
+    let pass_png = resident.get_pass("パス").await;
+    // 20 frames at 10 a second; the camera starts only once the clock is trusted.
+    for frame in 0..20 {
+        std::fs::write(camera_dir.path().join(format!("frame-{frame:02}.png")), &pass_png).unwrap();
+    }
+    let flag = data_dir.path().join("no-such-flag");
+    let kiosk = Kiosk::run(data_dir.path(), camera_dir.path(), &["--clock-synced-flag", flag.to_str().unwrap()]).await;
+    kiosk.wait_for_line("scans synced", 1).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(kiosk.lines("scan accepted").len(), 1, "{}", kiosk.log());
+    assert!(kiosk.lines("scan not checked").is_empty(), "no frame was spent before the clock was trusted: {}", kiosk.log());
+    assert_eq!(visits(&files.db(), &location).len(), 1);
+    let page = reqwest::get(format!("{}/", kiosk.preview)).await.unwrap().text().await.unwrap();
+    assert!(page.contains("このカードを見せる") && page.contains("frame-00.png"), "the folder's PNGs are offered on the page");
     drop(kiosk);
     server.stop().await;
 }
