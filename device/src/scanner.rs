@@ -158,6 +158,16 @@ impl Scanner {
     }
 }
 
+/// The screen's reason for a refused pass.
+pub fn reason(error: PassError) -> RefusalReason {
+    match error {
+        PassError::Malformed => RefusalReason::Unreadable,
+        PassError::Forged => RefusalReason::Forged,
+        PassError::Expired => RefusalReason::Expired,
+        PassError::Revoked => RefusalReason::Revoked,
+    }
+}
+
 /// Whether a text claims to be a pass (the prefix; a damaged one is refused as unreadable).
 fn looks_like_a_pass(text: &str) -> bool {
     text.trim().get(..pass::PREFIX.len()).is_some_and(|prefix| prefix.eq_ignore_ascii_case(pass::PREFIX))
@@ -175,16 +185,6 @@ fn check(text: &str, conditions: &Conditions<'_>) -> Verdict {
     match key.check(text, now_seconds, conditions.revoked) {
         Ok(pass) => Verdict::Accept(pass),
         Err(e) => Verdict::Refuse(reason(e)),
-    }
-}
-
-/// The screen's reason for a refused pass.
-pub fn reason(error: PassError) -> RefusalReason {
-    match error {
-        PassError::Malformed => RefusalReason::Unreadable,
-        PassError::Forged => RefusalReason::Forged,
-        PassError::Expired => RefusalReason::Expired,
-        PassError::Revoked => RefusalReason::Revoked,
     }
 }
 
