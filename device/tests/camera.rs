@@ -372,3 +372,26 @@ fn without_a_camera_opening_one_says_so() {
     );
     assert!(error.to_string().starts_with("no camera found"), "{error}");
 }
+
+#[test]
+fn a_crisp_code_image_reads_back_into_the_same_symbol() {
+    let symbol = pass();
+    // As printed by the kiosk's helper, and as the server's pass image (12 px modules) inside a
+    // wider white margin.
+    assert_eq!(Symbol::from_printed(&degrade::printed(&symbol, 7)), Some(symbol.clone()));
+    let small = degrade::printed(&symbol, 12);
+    let (w, margin) = (small.width() as usize, 40usize);
+    let side = w + 2 * margin;
+    let mut pixels = vec![255u8; side * side];
+    for y in 0..w {
+        pixels[(y + margin) * side + margin..(y + margin) * side + margin + w].copy_from_slice(&small.pixels()[y * w..(y + 1) * w]);
+    }
+    let framed = GrayFrame::new(side as u32, side as u32, pixels).unwrap();
+    let read = Symbol::from_printed(&framed).unwrap();
+    assert_eq!(read, symbol);
+    // The symbol read back can be photographed: a degraded frame of it still decodes.
+    assert_eq!(decode(&degrade::frame(&read, Kind::Clean, 3)), vec![PASS.to_owned()]);
+    // No code, no symbol.
+    assert_eq!(Symbol::from_printed(&GrayFrame::uniform(100, 100, 255).unwrap()), None);
+    assert_eq!(Symbol::from_printed(&degrade::empty_frame(1)), None);
+}

@@ -58,6 +58,44 @@ impl Symbol {
         })
     }
 
+    /// The symbol drawn in a crisp image of a code — dark modules on a light ground, square
+    /// modules of any whole or fractional pixel size, any margin — such as the pass image the
+    /// server sends through LINE. Lets a test photograph the very image a resident got rather
+    /// than a code encoded again from its text. `None` if no plausible QR grid is found.
+    pub fn from_printed(image: &GrayFrame) -> Option<Symbol> {
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        let pixels = image.pixels();
+        let dark = |x: usize, y: usize| pixels[y * width + x] < 128;
+        let (mut left, mut top, mut right, mut bottom) = (usize::MAX, usize::MAX, 0, 0);
+        for y in 0..height {
+            for x in 0..width {
+                if dark(x, y) {
+                    (left, top, right, bottom) = (left.min(x), top.min(y), right.max(x), bottom.max(y));
+                }
+            }
+        }
+        if left > right || top > bottom {
+            return None;
+        }
+        // The top-left finder pattern's outer ring is 7 modules of dark along its top row.
+        let finder = (left..=right).take_while(|&x| dark(x, top)).count();
+        let module = finder as f32 / 7.0;
+        let span = (right - left + 1) as f32;
+        let side = (span / module).round() as usize;
+        if module < 1.0 || !(21..=177).contains(&side) || (side - 17) % 4 != 0 || ((bottom - top + 1) as f32 - span).abs() > module {
+            return None;
+        }
+        let mut modules = Vec::with_capacity(side * side);
+        for row in 0..side {
+            for column in 0..side {
+                let x = left + ((column as f32 + 0.5) * module) as usize;
+                let y = top + ((row as f32 + 0.5) * module) as usize;
+                modules.push(x < width && y < height && dark(x, y));
+            }
+        }
+        Some(Symbol { side, dark: modules })
+    }
+
     /// Modules per side, without the quiet zone (21 for version 1, 4 more per version).
     pub fn side(&self) -> usize {
         self.side
