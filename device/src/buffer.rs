@@ -46,6 +46,9 @@ pub enum BufferError {
 pub struct ScanBuffer {
     conn: Connection,
     capacity: u64,
+    /// Rows in `scans`, counted once at open and kept up to date (the kiosk is the file's only
+    /// writer): counting before every insert would slow each scan as the backlog grows.
+    pending: u64,
 }
 
 impl ScanBuffer {
@@ -64,12 +67,13 @@ impl ScanBuffer {
                  clock_offset_ms INTEGER NOT NULL
              ) STRICT;",
         )?;
-        Ok(ScanBuffer { conn, capacity })
+        let pending: i64 = conn.query_row("SELECT count(*) FROM scans", [], |r| r.get(0))?;
+        Ok(ScanBuffer { conn, capacity, pending: u64::try_from(pending).unwrap_or(0) })
     }
 
     /// Keeps a scan; returns its sequence number once it is committed.
     pub fn record(&mut self, pass_id: &PassId, scanned_at_ms: i64, clock_offset_ms: i64) -> Result<u64, BufferError> {
-        if self.pending()? >= self.capacity {
+        if self.pending >= self.capacity {
             return Err(BufferError::Full);
         }
         let inserted = self.conn.execute(
@@ -77,7 +81,10 @@ impl ScanBuffer {
             params![pass_id.as_str(), scanned_at_ms, clock_offset_ms],
         );
         match inserted {
-            Ok(_) => Ok(u64::try_from(self.conn.last_insert_rowid()).unwrap_or(0)),
+            Ok(_) => {
+                self.pending += 1;
+                Ok(u64::try_from(self.conn.last_insert_rowid()).unwrap_or(0))
+            }
             Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::DiskFull => Err(BufferError::Full),
             Err(e) => Err(e.into()),
         }
@@ -85,8 +92,7 @@ impl ScanBuffer {
 
     /// Unsent scans.
     pub fn pending(&self) -> Result<u64, BufferError> {
-        let n: i64 = self.conn.query_row("SELECT count(*) FROM scans", [], |r| r.get(0))?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        Ok(self.pending)
     }
 
     /// Up to `limit` scans after `after_seq`, oldest first.
@@ -102,7 +108,9 @@ impl ScanBuffer {
 
     /// The server acknowledged every scan up to `seq`: they are deleted. Returns how many.
     pub fn acknowledge_through(&mut self, seq: u64) -> Result<usize, BufferError> {
-        Ok(self.conn.execute("DELETE FROM scans WHERE seq <= ?1", [i64::try_from(seq).unwrap_or(i64::MAX)])?)
+        let deleted = self.conn.execute("DELETE FROM scans WHERE seq <= ?1", [i64::try_from(seq).unwrap_or(i64::MAX)])?;
+        self.pending = self.pending.saturating_sub(deleted as u64);
+        Ok(deleted)
     }
 
     /// The highest sequence number ever given (0 before the first scan).

@@ -103,6 +103,22 @@ impl KioskProcess {
         reqwest::get(format!("{}/screen.png", self.preview)).await.expect("the preview's screen").bytes().await.expect("PNG").to_vec()
     }
 
+    /// Shows `png` to the kiosk's simulated camera (`POST /camera` on its preview) as its
+    /// next frame; returns the answer's status (`202` taken, `503` the camera is busy).
+    pub async fn show(&self, png: Vec<u8>) -> reqwest::StatusCode {
+        let client = reqwest::Client::new();
+        client.post(format!("{}/camera", self.preview)).header("content-type", "image/png").body(png).send().await.expect("POST /camera").status()
+    }
+
+    /// Kills the kiosk at once (SIGKILL: no shutdown code runs, as in a power cut) and waits
+    /// until it is gone; returns everything it printed.
+    pub async fn kill9(mut self) -> String {
+        self.child.kill().await.expect("kill -9 the kiosk");
+        // Let the readers drain what the process wrote before it died.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        lines(&self.output)
+    }
+
     /// The QR codes a phone reads off the screen now.
     pub async fn codes_on_screen(&self) -> Vec<String> {
         decode_qr_png(&self.screen_png().await)

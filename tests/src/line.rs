@@ -319,6 +319,21 @@ impl LineWorld {
         }
     }
 
+    /// A new sandbox resident who adds the account and agrees to the terms (the welcome, the
+    /// consent request and the question, then the thanks); returns their user id.
+    pub async fn consenting_resident(&self, name: &str) -> String {
+        use crate::texts::{button, catalog, confirm_templates, texts};
+        let user = self.line.add_resident(name).await;
+        let followed = self.line.follow(&user).await;
+        assert_eq!(followed["delivered"], true, "{followed}");
+        let inbox = self.wait_for_inbox(&user, 3).await;
+        let question = confirm_templates(&inbox).pop().unwrap_or_else(|| panic!("a consent question: {inbox:#?}"));
+        self.line.tap(&user, &button(&question, &catalog().question("consent_question").yes)).await;
+        let inbox = self.wait_for_inbox(&user, 4).await;
+        assert_eq!(texts(&inbox).last(), Some(&catalog().text("consent_thanks", &[])), "{inbox:#?}");
+        user
+    }
+
     /// [`LineSandbox::wait_for_inbox`] with [`REPLY_WAIT`], showing the server's output too on failure.
     pub async fn wait_for_inbox(&self, user: &str, count: usize) -> Vec<Value> {
         let deadline = Instant::now() + REPLY_WAIT;

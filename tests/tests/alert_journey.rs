@@ -80,18 +80,6 @@ async fn register(server: &TestServer, business_type: &str, name: &str, postal_c
 
 /// A new resident who adds the account and agrees to the terms before any scan (four
 /// messages: welcome, consent request, question, thanks).
-async fn consenting_resident(world: &LineWorld, name: &str) -> String {
-    let user = world.line.add_resident(name).await;
-    let followed = world.line.follow(&user).await;
-    assert_eq!(followed["delivered"], true, "{followed}");
-    let inbox = world.wait_for_inbox(&user, 3).await;
-    let question = confirm_templates(&inbox).pop().unwrap_or_else(|| panic!("a consent question: {inbox:#?}"));
-    world.line.tap(&user, &button(&question, &catalog().question("consent_question").yes)).await;
-    let inbox = world.wait_for_inbox(&user, 4).await;
-    assert_eq!(texts(&inbox).last(), Some(&catalog().text("consent_thanks", &[])), "{inbox:#?}");
-    user
-}
-
 /// The resident scans `url` and is told the visit at `place` was recorded; returns the visit's
 /// stored time.
 async fn check_in(world: &LineWorld, user: &str, url: &str, place: &Place) -> i64 {
@@ -290,14 +278,14 @@ async fn an_approved_case_alerts_exactly_the_overlapping_residents_once_naming_n
     // ---- residents ----
     // Everyone but the newcomer adds the account and agrees first (no visit yet), so that the
     // kiosk codes below are scanned within moments of the screen being read.
-    let early = consenting_resident(&world, "早川 一郎").await; // −4:00: left before they came (dwell)
-    let before_them = consenting_resident(&world, "前田 二郎").await; // −3:00: still there when they came
-    let both = consenting_resident(&world, "両方 三郎").await; // −2:00 at the hall, and at the café
-    let after_them = consenting_resident(&world, "後藤 四郎").await; // −1:00: came within the tail
-    let late = consenting_resident(&world, "遅野 五郎").await; // the code on screen: after the tail
-    let blocker = consenting_resident(&world, "伴 六郎").await;
-    let deleter = consenting_resident(&world, "出井 七子").await;
-    let elsewhere = consenting_resident(&world, "他所 八郎").await;
+    let early = world.consenting_resident("早川 一郎").await; // −4:00: left before they came (dwell)
+    let before_them = world.consenting_resident("前田 二郎").await; // −3:00: still there when they came
+    let both = world.consenting_resident("両方 三郎").await; // −2:00 at the hall, and at the café
+    let after_them = world.consenting_resident("後藤 四郎").await; // −1:00: came within the tail
+    let late = world.consenting_resident("遅野 五郎").await; // the code on screen: after the tail
+    let blocker = world.consenting_resident("伴 六郎").await;
+    let deleter = world.consenting_resident("出井 七子").await;
+    let elsewhere = world.consenting_resident("他所 八郎").await;
     // A friend of the account who never scans anything.
     let idle = world.line.add_resident("静 九子").await;
     world.line.follow(&idle).await;

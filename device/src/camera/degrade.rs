@@ -82,7 +82,7 @@ impl Symbol {
         let module = finder as f32 / 7.0;
         let span = (right - left + 1) as f32;
         let side = (span / module).round() as usize;
-        if module < 1.0 || !(21..=177).contains(&side) || (side - 17) % 4 != 0 || ((bottom - top + 1) as f32 - span).abs() > module {
+        if module < 1.0 || !(21..=177).contains(&side) || !(side - 17).is_multiple_of(4) || ((bottom - top + 1) as f32 - span).abs() > module {
             return None;
         }
         let mut modules = Vec::with_capacity(side * side);
