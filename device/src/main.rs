@@ -70,6 +70,19 @@ enum Command {
         #[command(flatten)]
         scanning: ScanArgs,
     },
+    /// Demo and test support: writes frames of a pass image (the PNG a resident got in LINE)
+    /// as the kiosk camera sees a card held up to it — turned, tilted, blurred, noisy, badly
+    /// lit — for `run --camera-dir`. Only frames the kiosk can read are written.
+    Photograph {
+        /// The pass image (a crisp QR code PNG).
+        image: PathBuf,
+        /// The folder to write `NAME-<kind>.png` frames into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The frames' file name prefix.
+        #[arg(long, default_value = "pass")]
+        name: String,
+    },
 }
 
 /// The camera, the feedback pins and the scan buffer.
@@ -157,7 +170,27 @@ async fn main() -> anyhow::Result<()> {
             let clock = ClockSource { synced_flag: clock_synced_flag, start: Instant::now() };
             run(&data_dir, preview_listen, framebuffer, timing.timing(), &scanning, &clock).await
         }
+        Command::Photograph { image, out, name } => photograph(&image, &out, &name),
     }
+}
+
+/// `oshirase-kiosk photograph`: one readable frame per kind of degradation.
+fn photograph(image: &Path, out: &Path, name: &str) -> anyhow::Result<()> {
+    use oshirase_device::camera::decode::decode;
+    use oshirase_device::camera::degrade::{self, Kind, Symbol};
+    let printed = oshirase_device::camera::recorded::read_png(image).with_context(|| format!("reading {}", image.display()))?;
+    let symbol = Symbol::from_printed(&printed).with_context(|| format!("{} is not a crisp QR code image", image.display()))?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    for kind in [Kind::Rotation, Kind::Perspective, Kind::Blur, Kind::Noise, Kind::Lighting, Kind::Combined] {
+        // The first seed whose frame the kiosk reads: a demo shows what works.
+        let Some(frame) = (0..40).map(|seed| degrade::frame(&symbol, kind, seed)).find(|frame| !decode(frame).is_empty()) else {
+            continue;
+        };
+        let path = out.join(format!("{name}-{}.png", kind.name()));
+        std::fs::write(&path, frame.to_png()).with_context(|| format!("writing {}", path.display()))?;
+        println!("{}", path.display());
+    }
+    Ok(())
 }
 
 async fn pair_command(server: &str, code: &str, data_dir: &Path) -> anyhow::Result<()> {

@@ -178,7 +178,7 @@ mod tests {
 
     #[test]
     fn no_text_leaves_a_placeholder_that_code_never_fills() {
-        let known = ["{venue}", "{time}", "{privacy_url}", "{count}", "{holder}", "{holder_en}", "{short}", "{expires}", "{card_url}", "{max}", "{items}"];
+        let known = ["{venue}", "{time}", "{privacy_url}", "{count}", "{holder}", "{holder_en}", "{short}", "{expires}", "{expires_en}", "{card_url}", "{max}", "{items}"];
         for (name, text) in texts(catalog()) {
             let mut rest = format!("{}{}", text.ja, text.en);
             for k in known {

@@ -158,6 +158,8 @@ async fn a_consented_resident_gets_a_pass_whose_image_verifies_and_can_list_and_
     assert!(first.starts_with("ご本人のパスを発行しました"), "{first}");
     let (path, text, id) = issued(&world, &mine).await;
     assert!(first.contains(&format!("…{}", id.short())) && first.contains("/card.pdf"), "{first}");
+    let english = first.split("\n\n").nth(1).unwrap();
+    assert!(english.contains("valid until ") && !english.contains('年'), "an English date in English: {english}");
     assert!(!text.contains(USER) && !first.contains(USER));
 
     let child = world.text(USER, "パス　たろう").await;

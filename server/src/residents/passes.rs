@@ -50,6 +50,11 @@ fn date(t: OffsetDateTime) -> String {
     format!("{}年{}月{}日", t.year(), u8::from(t.month()), t.day())
 }
 
+fn date_en(t: OffsetDateTime) -> String {
+    let t = t.to_offset(crate::pages::JST);
+    format!("{} {} {}", t.day(), t.month(), t.year())
+}
+
 /// "パス" / "パス 名前".
 pub async fn issue(ctx: &Context<'_>, key: EventKey, user: LineUserId, name: &str) -> Result<Option<Vec<Message>>, StoreError> {
     let c = catalog();
@@ -74,6 +79,7 @@ pub async fn issue(ctx: &Context<'_>, key: EventKey, user: LineUserId, name: &st
                 ("holder_en", &holder_en),
                 ("short", pass.id.short()),
                 ("expires", &date(expires_at)),
+                ("expires_en", &date_en(expires_at)),
                 ("card_url", &links.card),
             ]);
             vec![Message::Text(text), Message::Image { original_url: links.image, preview_url: links.preview }]
