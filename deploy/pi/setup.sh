@@ -33,6 +33,8 @@ if [ -f "$cmdline" ] && ! grep -q "consoleblank=0" "$cmdline"; then
 fi
 
 install -m 0644 "$here/../systemd/oshirase-kiosk.service" /etc/systemd/system/oshirase-kiosk.service
+# Camera and GPIO options (passes); an edited file is kept.
+[ -f /etc/default/oshirase-kiosk ] || install -m 0644 "$here/../debian/default" /etc/default/oshirase-kiosk
 systemctl daemon-reload
 systemctl enable oshirase-kiosk.service
 echo "Set up. Pair the kiosk, then: systemctl start oshirase-kiosk"
