@@ -618,7 +618,7 @@ impl ScansReport {
             f.buffer_bytes as f64 / (1024.0 * 1024.0)
         );
         let fifths: Vec<String> = f.fifths_s.iter().map(|s| format!("{s:.1}")).collect();
-        let _ = writeln!(out, "  by fifths    {} s; pending() on the full buffer {:.3} ms (each record counts first)", fifths.join(" / "), f.pending_full_ms);
+        let _ = writeln!(out, "  by fifths    {} s; pending() on the full buffer {:.3} ms", fifths.join(" / "), f.pending_full_ms);
         let _ = writeln!(
             out,
             "sync           {:.2} s for {} scans in {} batches = {:.0} scans/s; goal < {GOAL_S} s: {}",
