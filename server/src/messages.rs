@@ -82,6 +82,7 @@ pub struct Catalog {
     pub delete_expired: Text,
     pub history_code: Text,
     pub history_code_none: Text,
+    pub history_code_pass: Text,
     pub pass_issued: Text,
     pub pass_image_alt: Text,
     pub pass_needs_consent: Text,
@@ -144,6 +145,7 @@ mod tests {
             ("pass_revoke_unknown", &c.pass_revoke_unknown),
             ("pass_revoke_ambiguous", &c.pass_revoke_ambiguous),
             ("pass_holder_self", &c.pass_holder_self),
+            ("history_code_pass", &c.history_code_pass),
         ]
     }
 
@@ -178,7 +180,7 @@ mod tests {
 
     #[test]
     fn no_text_leaves_a_placeholder_that_code_never_fills() {
-        let known = ["{venue}", "{time}", "{privacy_url}", "{count}", "{holder}", "{holder_en}", "{short}", "{expires}", "{expires_en}", "{card_url}", "{max}", "{items}"];
+        let known = ["{venue}", "{time}", "{privacy_url}", "{count}", "{holder}", "{holder_en}", "{short}", "{expires}", "{expires_en}", "{card_url}", "{max}", "{items}", "{code}", "{hours}"];
         for (name, text) in texts(catalog()) {
             let mut rest = format!("{}{}", text.ja, text.en);
             for k in known {

@@ -198,8 +198,8 @@ async fn a_history_code_imports_the_positive_persons_visits_once_and_leaves_them
     resident(&app, &user_id(4), &[(&library, "17:00")], false); // after 15:00 + 60 + 30 tail
     let code = HistoryCode::generate();
     let event = EventKey { id: "01HISTORY0000000000000000".into(), received_at: time::OffsetDateTime::now_utc() };
-    let stored = app.state.store.create_history_code(event, oshirase_common::LineUserId::parse(&user_id(1)).unwrap(), code.hash(), time::OffsetDateTime::now_utc() + time::Duration::hours(24)).await.unwrap();
-    assert_eq!(stored, oshirase_server::store::Processed::New(true));
+    let stored = app.state.store.create_history_code(event, oshirase_common::LineUserId::parse(&user_id(1)).unwrap(), code.hash(), time::OffsetDateTime::now_utc() + time::Duration::hours(24), oshirase_server::store::HistoryOf::Resident).await.unwrap();
+    assert_eq!(stored, oshirase_server::store::Processed::New(oshirase_server::store::HistoryCodeIssue::Issued));
 
     let case = new_case(&app, &staff.investigator, "2026-TEST-005").await;
     let path = format!("/api/v1/staff/cases/{case}/history");
@@ -220,7 +220,7 @@ async fn a_history_code_imports_the_positive_persons_visits_once_and_leaves_them
     let other = new_case(&app, &staff.investigator, "2026-TEST-006").await;
     let expired = HistoryCode::generate();
     let event = EventKey { id: "01HISTORY0000000000000001".into(), received_at: time::OffsetDateTime::now_utc() };
-    app.state.store.create_history_code(event, oshirase_common::LineUserId::parse(&user_id(1)).unwrap(), expired.hash(), time::OffsetDateTime::now_utc() - time::Duration::minutes(1)).await.unwrap();
+    app.state.store.create_history_code(event, oshirase_common::LineUserId::parse(&user_id(1)).unwrap(), expired.hash(), time::OffsetDateTime::now_utc() - time::Duration::minutes(1), oshirase_server::store::HistoryOf::Resident).await.unwrap();
     let late = call(&app, "POST", &format!("/api/v1/staff/cases/{other}/history"), &staff.investigator, Some(json!({ "code": expired.grouped() }))).await;
     assert_eq!(late.status(), StatusCode::UNPROCESSABLE_ENTITY, "expired");
 }

@@ -28,6 +28,7 @@ struct World {
     next: std::cell::Cell<u32>,
     sync_token: String,
     location: String,
+    code: String,
 }
 
 impl World {
@@ -40,13 +41,14 @@ impl World {
         let body = json_body(app.post_json("/api/v1/venues", &venue.to_string()).await).await;
         let manage = body["registration"]["manage_token"].as_str().unwrap().to_owned();
         let location = body["venues"][0]["location_id"].as_str().unwrap().to_owned();
+        let venue_code = body["venues"][0]["code"].as_str().unwrap().to_owned();
         let code = json_body(api_call(&app, "POST", &format!("/api/v1/manage/venues/{location}/kiosks"), Some(&manage), None).await).await;
         let paired = app.post_json("/api/v1/kiosks/pair", &json!({ "pairing_code": code["pairing_code"] }).to_string()).await;
         assert_eq!(paired.status(), StatusCode::CREATED);
         let paired = json_body(paired).await;
         let expected_key = STANDARD.encode(ed25519_dalek::SigningKey::from_bytes(&PASS_SEED).verifying_key().as_bytes());
         assert_eq!(paired["pass_public_key"], expected_key.as_str(), "the kiosk gets the public key at pairing");
-        World { app, next: std::cell::Cell::new(0), sync_token: paired["sync_token"].as_str().unwrap().to_owned(), location }
+        World { app, next: std::cell::Cell::new(0), sync_token: paired["sync_token"].as_str().unwrap().to_owned(), location, code: venue_code }
     }
 
     async fn say(&self, user: &str, kind: EventKind) -> Vec<Message> {
@@ -329,4 +331,50 @@ async fn a_resident_who_deletes_their_data_takes_their_passes_with_them() {
     let key = ed25519_dalek::SigningKey::from_bytes(&PASS_SEED);
     let text = pass::issue(&key, &Pass { id, expires_at: 2_000_000_000 });
     assert!(!text.contains(USER));
+}
+
+#[tokio::test]
+async fn a_history_code_shares_either_the_residents_own_visits_or_one_passs_never_both() {
+    let world = World::new().await;
+    world.consent(USER).await;
+    let recorded = texts(&world.text(USER, &format!("来場登録 {}", world.code)).await).remove(0);
+    assert!(recorded.starts_with("「市民体育館 メインアリーナ」への来場を記録しました"), "{recorded}");
+    let (_, _, id) = issued(&world, &world.text(USER, "パス 花子").await).await;
+    let pass_visit = now_ms() - 3_600_000;
+    world.sync(json!([{"seq": 1, "pass_id": id.as_str(), "scanned_at": rfc3339_ms(pass_visit), "clock_offset_ms": 0}])).await;
+    assert_eq!(world.app.count("visits"), 2);
+
+    let admin = add_staff(&world.app, "chosa", &[Role::Investigator]).await;
+    let token = add_token(&world.app, admin, Role::Investigator, None).await;
+    let code_in = |reply: &str| reply.lines().nth(1).unwrap().trim().to_owned();
+    let import = |reference: &'static str, code: String| {
+        let app = &world.app;
+        let token = token.clone();
+        async move {
+            let case = json_body(api_call(app, "POST", "/api/v1/staff/cases", Some(&token), Some(json!({ "reference": reference }))).await).await;
+            let id = case["id"].as_i64().unwrap();
+            let imported = json_body(api_call(app, "POST", &format!("/api/v1/staff/cases/{id}/history"), Some(&token), Some(json!({ "code": code }))).await).await;
+            imported["exposures"].as_array().unwrap().iter().map(|e| {
+                let at = OffsetDateTime::parse(e["starts_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+                i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap()
+            }).collect::<Vec<i64>>()
+        }
+    };
+
+    // The resident's own code: the LINE check-in only.
+    let own = texts(&world.text(USER, "履歴コード").await).remove(0);
+    assert!(own.starts_with("保健所の調査用の「履歴コード」です。") && own.contains("ご家族のパスでの来場は含まれません"), "{own}");
+    let own_times = import("2026-PASS-H1", code_in(&own)).await;
+    assert_eq!(own_times.len(), 1);
+    assert!((now_ms() - own_times[0]).abs() < 60_000, "the check-in just now, not the pass's visit an hour ago: {own_times:?}");
+
+    // The pass's code: its visit only.
+    let child = texts(&world.text(USER, &format!("履歴コード {}", id.short())).await).remove(0);
+    assert!(child.starts_with(&format!("パス（番号 …{}）で記録された来場", id.short())), "{child}");
+    assert_eq!(import("2026-PASS-H2", code_in(&child)).await, vec![pass_visit]);
+
+    // A number that is none of the resident's passes gets no code.
+    let unknown = texts(&world.text(USER, "履歴コード ZZZZ").await).remove(0);
+    assert!(unknown.starts_with("その番号の有効なパスは見つかりませんでした"), "{unknown}");
+    assert_eq!(world.app.count("history_codes"), 2);
 }

@@ -6,11 +6,11 @@ use thiserror::Error;
 
 /// The default alert: not a diagnosis, where to get advice, no date, time or place.
 pub const DEFAULT_TEMPLATE: &str = "【oshirase 接触確認のお知らせ】\n\
-新型コロナウイルス感染症の陽性が判明した方と、同じ時間帯に同じ場所を利用された可能性があります。\n\
+新型コロナウイルス感染症の陽性が判明した方と、同じ時間帯に同じ場所を利用された可能性があります（このLINEで発行したご家族のパスでの利用を含みます）。\n\
 このお知らせは診断ではありません。発熱・せきなどの症状がある方や、ご心配な方は、次の窓口にご相談ください。\n\
 相談窓口: {contact}\n\
 \n\
-You may have been at the same place at the same time as a person who later tested positive. \
+You (or a family member using a pass you got here) may have been at the same place at the same time as a person who later tested positive. \
 This notice is not a diagnosis. If you have symptoms or are worried, please contact: {contact}";
 
 /// Longest template, in characters (a LINE text message holds 5,000).

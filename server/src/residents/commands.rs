@@ -17,8 +17,9 @@ pub enum TextCommand {
     MalformedCheckIn,
     /// The deletion command.
     Delete,
-    /// A request for a one-time history code (a positive resident sharing their visits).
-    HistoryCode,
+    /// A request for a one-time history code (a positive resident sharing their visits), or
+    /// with the end of a pass's number, for the visits made with that pass.
+    HistoryCode(Option<String>),
     /// A request for a pass; the text after the command word is the name for it (empty: for
     /// the resident themself), not yet checked.
     Pass(String),
@@ -49,8 +50,12 @@ pub fn parse_text(text: &str) -> TextCommand {
     if text == normalize(&c.delete_command) {
         return TextCommand::Delete;
     }
-    if text == normalize(&c.history_command) {
-        return TextCommand::HistoryCode;
+    let history = normalize(&c.history_command);
+    if text == history {
+        return TextCommand::HistoryCode(None);
+    }
+    if let Some(ending) = text.strip_prefix(&format!("{history} ")) {
+        return TextCommand::HistoryCode(Some(ending.trim().trim_start_matches(['…', '.']).replace(['-', ' '], "")));
     }
     if text == normalize(&c.pass_list_command) {
         return TextCommand::PassList;
@@ -143,6 +148,8 @@ mod tests {
         assert_eq!(parse_text("パス　たろう "), TextCommand::Pass("たろう".into()));
         assert_eq!(parse_text("パスワード"), TextCommand::Other);
         assert_eq!(parse_text("パス一覧"), TextCommand::PassList);
+        assert_eq!(parse_text("履歴コード"), TextCommand::HistoryCode(None));
+        assert_eq!(parse_text("履歴コード …AB12"), TextCommand::HistoryCode(Some("AB12".into())));
         assert_eq!(parse_text("パス取消 …ab-12"), TextCommand::PassRevoke("ab12".into()));
         assert_eq!(parse_text(""), TextCommand::Other);
     }

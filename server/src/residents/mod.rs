@@ -16,7 +16,7 @@ use crate::line::messages::{Message, Postback};
 use crate::line::webhook::{Event, EventKind, Mode};
 use crate::messages::{Question, Text, catalog};
 use crate::pages::jst;
-use crate::store::{CheckInOutcome, CheckInRequest, EventKey, Place, Processed, RecordedVisit, Store, StoreError};
+use crate::store::{CheckInOutcome, CheckInRequest, EventKey, HistoryCodeIssue, HistoryOf, Place, Processed, RecordedVisit, Store, StoreError};
 
 /// How long the deletion question's buttons work.
 const DELETE_QUESTION_VALIDITY: Duration = Duration::minutes(10);
@@ -106,15 +106,23 @@ async fn on_text(ctx: &Context<'_>, key: EventKey, user: LineUserId, text: &str,
             let question = question(&c.delete_question, commands::confirm_delete_data(until_ms), commands::CANCEL_DELETE_DATA.to_owned());
             only_once(ctx, key, vec![question]).await
         }
-        TextCommand::HistoryCode => {
+        TextCommand::HistoryCode(pass) => {
             let code = crate::secrets::HistoryCode::generate();
             let hours = ctx.settings.history_code_hours;
             let expires = ctx.now + Duration::hours(i64::from(hours));
-            Ok(match ctx.store.create_history_code(key, user, code.hash(), expires).await? {
-                Processed::New(true) => Some(vec![Message::Text(c.history_code.render(&[("code", &code.grouped()), ("hours", &hours.to_string())]))]),
-                Processed::New(false) => Some(vec![Message::Text(c.history_code_none.render(&[]))]),
-                Processed::Duplicate => None,
-            })
+            let ending = pass.as_deref().map(|e| oshirase_common::base32::canonical(e).unwrap_or_default());
+            let of = ending.clone().map_or(HistoryOf::Resident, HistoryOf::Pass);
+            let vars = [("code", code.grouped()), ("hours", hours.to_string()), ("short", ending.unwrap_or_default())];
+            let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let text = match ctx.store.create_history_code(key, user, code.hash(), expires, of).await? {
+                Processed::Duplicate => return Ok(None),
+                Processed::New(HistoryCodeIssue::Issued) if pass.is_some() => &c.history_code_pass,
+                Processed::New(HistoryCodeIssue::Issued) => &c.history_code,
+                Processed::New(HistoryCodeIssue::NoVisits) => &c.history_code_none,
+                Processed::New(HistoryCodeIssue::UnknownPass) => &c.pass_revoke_unknown,
+                Processed::New(HistoryCodeIssue::AmbiguousPass) => &c.pass_revoke_ambiguous,
+            };
+            Ok(Some(vec![Message::Text(text.render(&vars))]))
         }
         TextCommand::Pass(name) => passes::issue(ctx, key, user, &name).await,
         TextCommand::PassList => passes::list(ctx, key, user).await,

@@ -216,6 +216,28 @@ pub struct PurgeBefore {
     pub webhook_events: OffsetDateTime,
 }
 
+/// Whose visits a history code shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryOf {
+    /// The resident's own (LINE check-ins).
+    Resident,
+    /// Those made with the resident's pass whose number ends so (a family member's).
+    Pass(String),
+}
+
+/// What became of a request for a history code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryCodeIssue {
+    /// Stored.
+    Issued,
+    /// There are no such visits to share.
+    NoVisits,
+    /// None of the resident's passes has that number.
+    UnknownPass,
+    /// More than one does.
+    AmbiguousPass,
+}
+
 /// How many rows the purge deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Purged {
@@ -365,7 +387,7 @@ pub trait Store: staff::StaffStore + cases::CaseStore + passes::PassStore + std:
 
     /// Stores a one-time history code for a resident who has visits. `New(false)` when they
     /// have none (no code is stored).
-    async fn create_history_code(&self, event: EventKey, user: LineUserId, code_hash: TokenHash, expires: OffsetDateTime) -> Result<Processed<bool>, StoreError>;
+    async fn create_history_code(&self, event: EventKey, user: LineUserId, code_hash: TokenHash, expires: OffsetDateTime, of: HistoryOf) -> Result<Processed<HistoryCodeIssue>, StoreError>;
 
     /// Deletes a resident and everything of theirs. Returns false if there was nothing.
     async fn delete_resident(&self, event: EventKey, user: LineUserId) -> Result<Processed<bool>, StoreError>;

@@ -24,6 +24,12 @@ CREATE TABLE pass_revocations (
     expires_at_ms  INTEGER NOT NULL
 ) STRICT;
 
+-- A visit made with a pass names the pass, so a history code shares either the resident's
+-- own visits or one pass's (a parent's history is not their child's). NULL: a LINE check-in.
+ALTER TABLE visits ADD COLUMN pass_id TEXT;
+-- The pass whose visits a history code shares; NULL: the resident's own.
+ALTER TABLE history_codes ADD COLUMN pass_id TEXT;
+
 -- Scan sync is idempotent by (kiosk, sequence number): the highest sequence number stored
 -- per kiosk; a scan at or below it was stored before.
 ALTER TABLE kiosks ADD COLUMN scans_synced_through INTEGER NOT NULL DEFAULT 0;

@@ -317,17 +317,17 @@ impl CaseStore for SqliteStore {
             if case_status(tx, case_id)? != Some(CaseStatus::Open) {
                 return Ok(HistoryImport::NotOpen);
             }
-            let resident: Option<i64> = tx
-                .prepare_cached("SELECT resident_id FROM history_codes WHERE code_hash = ?1 AND used_at_ms IS NULL AND expires_at_ms > ?2")?
-                .query_row(params![code_hash.0.as_slice(), millis(now)], |r| r.get(0))
+            let found: Option<(i64, Option<String>)> = tx
+                .prepare_cached("SELECT resident_id, pass_id FROM history_codes WHERE code_hash = ?1 AND used_at_ms IS NULL AND expires_at_ms > ?2")?
+                .query_row(params![code_hash.0.as_slice(), millis(now)], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            let Some(resident) = resident else {
+            let Some((resident, pass_id)) = found else {
                 return Ok(HistoryImport::UnknownCode);
             };
             let dwell_override: Option<i64> = tx.prepare_cached("SELECT dwell_minutes FROM cases WHERE case_id = ?1")?.query_row([case_id], |r| r.get(0))?;
             let visits: Vec<(String, String, i64)> = tx
-                .prepare_cached("SELECT v.location_id, p.business_type, v.scanned_at_ms FROM visits v JOIN venues p ON p.location_id = v.location_id WHERE v.resident_id = ?1 AND v.scanned_at_ms >= ?2 ORDER BY v.scanned_at_ms")?
-                .query_map(params![resident, millis(since)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .prepare_cached("SELECT v.location_id, p.business_type, v.scanned_at_ms FROM visits v JOIN venues p ON p.location_id = v.location_id WHERE v.resident_id = ?1 AND v.pass_id IS ?3 AND v.scanned_at_ms >= ?2 ORDER BY v.scanned_at_ms")?
+                .query_map(params![resident, millis(since), pass_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<Result<_, _>>()?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO case_exposures (case_id, location_id, starts_at_ms, ends_at_ms, source, created_at_ms) VALUES (?1, ?2, ?3, ?4, 'history', ?5)",

@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 
 use super::migrations::migrate;
 use super::{
-    CheckInOutcome, CheckInRequest, EventKey, FollowState, Heartbeat, KioskRecord, NewKiosk, NewRegistration, Pairing, Processed, PurgeBefore, Purged, RecordedVisit,
+    CheckInOutcome, CheckInRequest, EventKey, FollowState, Heartbeat, HistoryCodeIssue, HistoryOf, KioskRecord, NewKiosk, NewRegistration, Pairing, Processed, PurgeBefore, Purged, RecordedVisit,
     RegistrationRecord, Store, StoreError, VenueRecord, Withdrawal,
 };
 use oshirase_common::kiosk_token::KioskId;
@@ -301,8 +301,8 @@ impl Store for SqliteStore {
         self.write(move |conn| residents::once(conn, &event, |tx| residents::decline_consent(tx, &user))).await
     }
 
-    async fn create_history_code(&self, event: EventKey, user: LineUserId, code_hash: TokenHash, expires: OffsetDateTime) -> Result<Processed<bool>, StoreError> {
-        self.write(move |tx| residents::once(tx, &event, |tx| residents::create_history_code(tx, &user, code_hash, event.received_at, expires))).await
+    async fn create_history_code(&self, event: EventKey, user: LineUserId, code_hash: TokenHash, expires: OffsetDateTime, of: HistoryOf) -> Result<Processed<HistoryCodeIssue>, StoreError> {
+        self.write(move |tx| residents::once(tx, &event, |tx| residents::create_history_code(tx, &user, code_hash, event.received_at, expires, &of))).await
     }
 
     async fn delete_resident(&self, event: EventKey, user: LineUserId) -> Result<Processed<bool>, StoreError> {

@@ -120,7 +120,7 @@ fn sync(tx: &Connection, kiosk: &KioskId, scans: &[SyncedScan], window: ScanWind
         (a, b) => a.or(b),
     };
     let mut find = tx.prepare_cached("SELECT resident_id, expires_at_ms, revoked_at_ms FROM passes WHERE pass_id = ?1")?;
-    let mut insert = tx.prepare_cached("INSERT INTO visits (resident_id, location_id, scanned_at_ms, recorded_at_ms) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut insert = tx.prepare_cached("INSERT INTO visits (resident_id, location_id, scanned_at_ms, recorded_at_ms, pass_id) VALUES (?1, ?2, ?3, ?4, ?5)")?;
     let now = millis(window.now);
     for scan in scans {
         if scan.seq <= outcome.acknowledged_through {
@@ -133,7 +133,7 @@ fn sync(tx: &Connection, kiosk: &KioskId, scans: &[SyncedScan], window: ScanWind
         let pass: Option<(i64, i64, Option<i64>)> = if in_window { find.query_row([scan.pass_id.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()? } else { None };
         match pass {
             Some((resident, expires, revoked)) if at < expires && revoked.is_none_or(|r| at < r) => {
-                insert.execute(params![resident, location, at, now])?;
+                insert.execute(params![resident, location, at, now, scan.pass_id.as_str()])?;
                 outcome.recorded += 1;
             }
             _ => outcome.refused += 1,

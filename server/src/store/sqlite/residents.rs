@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 use time::OffsetDateTime;
 
 use super::{from_millis, millis};
-use crate::store::{CheckInOutcome, CheckInRequest, EventKey, FollowState, Place, Processed, PurgeBefore, Purged, RecordedVisit, StoreError};
+use crate::store::{CheckInOutcome, CheckInRequest, EventKey, FollowState, HistoryCodeIssue, HistoryOf, Place, Processed, PurgeBefore, Purged, RecordedVisit, StoreError};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -156,17 +156,35 @@ pub(super) fn delete_resident(tx: &Connection, user: &LineUserId, now: OffsetDat
     Ok(exec(tx, "DELETE FROM residents WHERE line_user_id = ?1", [user.as_str()])? > 0)
 }
 
-pub(super) fn create_history_code(tx: &Connection, user: &LineUserId, code_hash: crate::secrets::TokenHash, now: OffsetDateTime, expires: OffsetDateTime) -> Result<bool, StoreError> {
-    let resident: Option<i64> = row(tx, "SELECT r.id FROM residents r WHERE r.line_user_id = ?1 AND EXISTS (SELECT 1 FROM visits v WHERE v.resident_id = r.id)", [user.as_str()], |r| r.get(0)).optional()?;
+pub(super) fn create_history_code(tx: &Connection, user: &LineUserId, code_hash: crate::secrets::TokenHash, now: OffsetDateTime, expires: OffsetDateTime, of: &HistoryOf) -> Result<HistoryCodeIssue, StoreError> {
+    let resident: Option<i64> = row(tx, "SELECT id FROM residents WHERE line_user_id = ?1", [user.as_str()], |r| r.get(0)).optional()?;
     let Some(resident) = resident else {
-        return Ok(false);
+        return Ok(HistoryCodeIssue::NoVisits);
     };
+    let pass_id = match of {
+        HistoryOf::Resident => None,
+        HistoryOf::Pass(ending) => {
+            // Any of the resident's passes, revoked or expired too: its visits are still kept.
+            let mut stmt = tx.prepare_cached("SELECT pass_id FROM passes WHERE resident_id = ?1")?;
+            let ids = stmt.query_map([resident], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+            let matching: Vec<String> = ids.into_iter().filter(|id| !ending.is_empty() && id.ends_with(ending.as_str())).collect();
+            match matching.as_slice() {
+                [] => return Ok(HistoryCodeIssue::UnknownPass),
+                [id] => Some(id.clone()),
+                _ => return Ok(HistoryCodeIssue::AmbiguousPass),
+            }
+        }
+    };
+    let has_visits: bool = row(tx, "SELECT EXISTS (SELECT 1 FROM visits WHERE resident_id = ?1 AND pass_id IS ?2)", params![resident, pass_id], |r| r.get(0))?;
+    if !has_visits {
+        return Ok(HistoryCodeIssue::NoVisits);
+    }
     exec(
         tx,
-        "INSERT INTO history_codes (code_hash, resident_id, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
-        params![code_hash.0.as_slice(), resident, millis(now), millis(expires)],
+        "INSERT INTO history_codes (code_hash, resident_id, created_at_ms, expires_at_ms, pass_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![code_hash.0.as_slice(), resident, millis(now), millis(expires), pass_id],
     )?;
-    Ok(true)
+    Ok(HistoryCodeIssue::Issued)
 }
 
 pub(super) fn purge(tx: &Connection, before: PurgeBefore) -> Result<Purged, StoreError> {
