@@ -132,18 +132,7 @@ impl ServerClient {
             pending_scans: report.pending_scans,
             revocations_version: report.revocations_version,
         };
-        let response = self
-            .http
-            .post(format!("{}/api/v1/kiosk/heartbeat", self.base_url))
-            .bearer_auth(sync_token.expose())
-            .json(&body)
-            .send()
-            .await
-            .map_err(ApiError::Network)?;
-        if response.status() == StatusCode::UNAUTHORIZED {
-            return Err(ApiError::UnknownKiosk);
-        }
-        let answer: HeartbeatAnswerBody = success_json(response).await?;
+        let answer: HeartbeatAnswerBody = self.post_as_kiosk("/api/v1/kiosk/heartbeat", sync_token, &body).await?;
         answer.into_reply()
     }
 
@@ -152,14 +141,13 @@ impl ServerClient {
     /// number the server has them, so the caller can prune its buffer and send the rest.
     pub async fn send_scans(&self, sync_token: &SyncToken, scans: &[BufferedScan]) -> Result<ScansReply, ApiError> {
         let body = ScansBody { scans: scans.iter().take(MAX_SCANS_PER_BATCH).map(ScanBody::from).collect() };
-        let response = self
-            .http
-            .post(format!("{}/api/v1/kiosk/scans", self.base_url))
-            .bearer_auth(sync_token.expose())
-            .json(&body)
-            .send()
-            .await
-            .map_err(ApiError::Network)?;
+        self.post_as_kiosk("/api/v1/kiosk/scans", sync_token, &body).await
+    }
+
+    /// Posts `body` to `path` with the kiosk's sync token; `401` means the server does not
+    /// know the kiosk (any more).
+    async fn post_as_kiosk<B: serde::Serialize, T: serde::de::DeserializeOwned>(&self, path: &str, sync_token: &SyncToken, body: &B) -> Result<T, ApiError> {
+        let response = self.http.post(format!("{}{path}", self.base_url)).bearer_auth(sync_token.expose()).json(body).send().await.map_err(ApiError::Network)?;
         if response.status() == StatusCode::UNAUTHORIZED {
             return Err(ApiError::UnknownKiosk);
         }
