@@ -10,14 +10,13 @@
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use oshirase_common::pass::{Pass, PassId};
 use oshirase_device::camera::degrade::{Symbol, printed};
 use oshirase_device::pairing::pair;
 use oshirase_device::storage;
+use oshirase_e2e::KioskProcess;
 use oshirase_server::config::{PublicBaseUrl, Settings};
 use oshirase_server::line::messages::Message;
 use oshirase_server::line::webhook::{Event, EventKind, Mode};
@@ -27,8 +26,6 @@ use oshirase_server::startup::Application;
 use oshirase_server::store::SqliteStore;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::{Child, Command};
 
 /// The server's pass signing key seed (the test signs expired passes with it).
 const SEED: [u8; 32] = [7; 32];
@@ -189,94 +186,19 @@ fn code_png(text: &str) -> Vec<u8> {
     printed(&Symbol::encode(text).unwrap(), 4).to_png()
 }
 
-/// `oshirase-kiosk run` with its preview on a free port and the simulated camera; its output
-/// (stdout and stderr) is collected line by line.
-struct Kiosk {
-    child: Child,
-    preview: String,
-    lines: Arc<Mutex<Vec<String>>>,
+/// How long the kiosk may take to reach a state or print a line.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// `oshirase-kiosk run` with its preview on a free port, quick heartbeats and the simulated
+/// camera on `camera_dir` (the shared end-to-end harness, `oshirase_e2e::KioskProcess`).
+async fn run_kiosk(data_dir: &Path, camera_dir: &Path, extra: &[&str]) -> KioskProcess {
+    let camera = camera_dir.to_str().unwrap();
+    KioskProcess::run(data_dir, &[&["--camera-dir", camera][..], &QUICK[..], extra].concat()).await
 }
 
-impl Kiosk {
-    async fn run(data_dir: &Path, camera_dir: &Path, extra: &[&str]) -> Kiosk {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_oshirase-kiosk"))
-            .args(["run", "--preview-listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .arg("--camera-dir")
-            .arg(camera_dir)
-            .args(QUICK)
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        for output in [Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>, Box::new(child.stderr.take().unwrap())] {
-            let lines = Arc::clone(&lines);
-            tokio::spawn(async move {
-                let mut reader = BufReader::new(output).lines();
-                while let Ok(Some(line)) = reader.next_line().await {
-                    lines.lock().unwrap().push(line);
-                }
-            });
-        }
-        let mut kiosk = Kiosk { child, preview: String::new(), lines };
-        let line = kiosk.wait_for_line("oshirase-kiosk preview on ", 1).await;
-        kiosk.preview = line.trim_start_matches("oshirase-kiosk preview on ").to_owned();
-        kiosk
-    }
-
-    fn log(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
-    }
-
-    /// The lines starting with `prefix` so far.
-    fn lines(&self, prefix: &str) -> Vec<String> {
-        self.lines.lock().unwrap().iter().filter(|l| l.starts_with(prefix)).cloned().collect()
-    }
-
-    /// Waits up to 20 s for the `n`th line starting with `prefix`.
-    async fn wait_for_line(&self, prefix: &str, n: usize) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(line) = self.lines(prefix).get(n - 1) {
-                return line.clone();
-            }
-            assert!(Instant::now() < deadline, "no line {n} starting with {prefix:?} within 20 s; the kiosk's output:\n{}", self.log());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn state(&self) -> Value {
-        reqwest::get(format!("{}/state", self.preview)).await.unwrap().json().await.unwrap()
-    }
-
-    async fn wait_for_state(&self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let state = self.state().await;
-            if done(&state) {
-                return state;
-            }
-            assert!(Instant::now() < deadline, "the kiosk did not reach {what} (last state {state}); its output:\n{}", self.log());
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Shows the camera an image.
-    async fn show(&self, png: &[u8]) {
-        let response = reqwest::Client::new().post(format!("{}/camera", self.preview)).body(png.to_vec()).send().await.unwrap();
-        assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
-    }
-
-    /// `kill -9`.
-    async fn kill(mut self) {
-        self.child.kill().await.unwrap();
-    }
+/// Shows the simulated camera an image; it must be taken.
+async fn show(kiosk: &KioskProcess, png: &[u8]) {
+    assert_eq!(kiosk.show(png.to_vec()).await, reqwest::StatusCode::ACCEPTED);
 }
 
 fn visits(db: &Path, location: &str) -> Vec<i64> {
@@ -303,22 +225,22 @@ async fn a_pass_from_line_held_up_to_the_kiosk_is_one_visit_and_revoked_forged_e
 
     // A clock flag that does not exist: the kiosk's time comes from its first heartbeat.
     let flag = data_dir.path().join("no-such-flag");
-    let kiosk = Kiosk::run(data_dir.path(), camera_dir.path(), &["--scan-debounce-ms", "1500", "--clock-synced-flag", flag.to_str().unwrap()]).await;
-    kiosk.wait_for_state("its code", |s| s["screen"] == "code").await;
+    let kiosk = run_kiosk(data_dir.path(), camera_dir.path(), &["--scan-debounce-ms", "1500", "--clock-synced-flag", flag.to_str().unwrap()]).await;
+    kiosk.wait_for_state("its code", WAIT, |s| s["screen"] == "code").await;
 
     // Held up to the camera for a second: one scan.
     for _ in 0..5 {
-        kiosk.show(&pass_png).await;
+        show(&kiosk, &pass_png).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let accepted = kiosk.wait_for_line("scan accepted", 1).await;
+    let accepted = kiosk.wait_for_line("scan accepted", 1, WAIT).await;
     assert_eq!(accepted, format!("scan accepted seq=1 pass=…{}", id.short()));
-    let synced = kiosk.wait_for_line("scans synced", 1).await;
+    let synced = kiosk.wait_for_line("scans synced", 1, WAIT).await;
     assert_eq!(synced, "scans synced through=1 recorded=1 duplicates=0 refused=0");
-    let state = kiosk.wait_for_state("nothing left to send", |s| s["pending_scans"] == 0).await;
+    let state = kiosk.wait_for_state("nothing left to send", WAIT, |s| s["pending_scans"] == 0).await;
     assert_eq!((&state["accepted_scans"], &state["feedback"], &state["camera"]), (&json!(1), &json!("accepted"), &json!("simulated")));
     assert_eq!(state["last_scan"], json!({"outcome": "accepted", "reason": null}));
-    assert_eq!(kiosk.lines("scan accepted").len(), 1, "held up for a second, it is one scan:\n{}", kiosk.log());
+    assert_eq!(kiosk.lines_starting("scan accepted").len(), 1, "held up for a second, it is one scan:\n{}", kiosk.output());
     assert_eq!(visits(&files.db(), &location).len(), 1, "one visit at the kiosk's place");
 
     // Revoked in LINE: the next heartbeat brings the list, kept on disk.
@@ -326,32 +248,32 @@ async fn a_pass_from_line_held_up_to_the_kiosk_is_one_visit_and_revoked_forged_e
     let kept = data_dir.path().join("revocations.json");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !std::fs::read_to_string(&kept).is_ok_and(|text| text.contains(id.as_str())) {
-        assert!(Instant::now() < deadline, "the revocation list never reached the kiosk:\n{}", kiosk.log());
+        assert!(Instant::now() < deadline, "the revocation list never reached the kiosk:\n{}", kiosk.output());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(1600)).await;
-    kiosk.show(&pass_png).await;
-    assert_eq!(kiosk.wait_for_line("scan refused", 1).await, "scan refused reason=revoked");
-    let state = kiosk.wait_for_state("the refusal", |s| s["last_scan"]["reason"] == "revoked").await;
+    show(&kiosk, &pass_png).await;
+    assert_eq!(kiosk.wait_for_line("scan refused", 1, WAIT).await, "scan refused reason=revoked");
+    let state = kiosk.wait_for_state("the refusal", WAIT, |s| s["last_scan"]["reason"] == "revoked").await;
     assert_eq!((&state["overlay"], &state["feedback"]), (&json!("scan_refused"), &json!("refused")));
 
     // Signed with another key; expired; not a pass at all.
     let forged = oshirase_common::pass::issue(&From::from(&[8; 32]), &Pass { id: PassId::from_random([1; 10]), expires_at: 4_000_000_000 });
-    kiosk.show(&code_png(&forged)).await;
-    assert_eq!(kiosk.wait_for_line("scan refused", 2).await, "scan refused reason=forged");
+    show(&kiosk, &code_png(&forged)).await;
+    assert_eq!(kiosk.wait_for_line("scan refused", 2, WAIT).await, "scan refused reason=forged");
     let expired = PassKey::from_seed(SEED).issue(&Pass { id: PassId::from_random([2; 10]), expires_at: 1_700_000_000 });
-    kiosk.show(&code_png(&expired)).await;
-    assert_eq!(kiosk.wait_for_line("scan refused", 3).await, "scan refused reason=expired");
-    kiosk.show(&code_png("HTTPS://EXAMPLE.JP/EVENT")).await;
-    assert_eq!(kiosk.wait_for_line("scan refused", 4).await, "scan refused reason=unreadable");
+    show(&kiosk, &code_png(&expired)).await;
+    assert_eq!(kiosk.wait_for_line("scan refused", 3, WAIT).await, "scan refused reason=expired");
+    show(&kiosk, &code_png("HTTPS://EXAMPLE.JP/EVENT")).await;
+    assert_eq!(kiosk.wait_for_line("scan refused", 4, WAIT).await, "scan refused reason=unreadable");
 
     assert_eq!(visits(&files.db(), &location).len(), 1, "nothing refused became a visit");
-    assert_eq!(kiosk.lines("scan accepted").len(), 1);
+    assert_eq!(kiosk.lines_starting("scan accepted").len(), 1);
 
     // The (simulated) help button shows the help screen.
-    let pressed = reqwest::Client::new().post(format!("{}/help", kiosk.preview)).send().await.unwrap();
+    let pressed = reqwest::Client::new().post(format!("{}/help", kiosk.preview_url())).send().await.unwrap();
     assert!(pressed.status().is_success(), "{}", pressed.status());
-    kiosk.wait_for_state("the help screen", |s| s["overlay"] == "help").await;
+    kiosk.wait_for_state("the help screen", WAIT, |s| s["overlay"] == "help").await;
     drop(kiosk);
     server.stop().await;
 }
@@ -374,24 +296,24 @@ async fn a_scan_confirmed_while_the_server_is_down_survives_kill_9_and_is_synced
     // The system clock is synchronised (the flag exists): codes and scans without the server.
     let flag = data_dir.path().join("synchronized");
     std::fs::write(&flag, "").unwrap();
-    let kiosk = Kiosk::run(data_dir.path(), camera_dir.path(), &["--clock-synced-flag", flag.to_str().unwrap(), "--buffer-capacity", "1"]).await;
-    kiosk.wait_for_state("its code, offline", |s| s["screen"] == "code" && s["offline"] == true).await;
+    let kiosk = run_kiosk(data_dir.path(), camera_dir.path(), &["--clock-synced-flag", flag.to_str().unwrap(), "--buffer-capacity", "1"]).await;
+    kiosk.wait_for_state("its code, offline", WAIT, |s| s["screen"] == "code" && s["offline"] == true).await;
     let shown_at = now_ms();
-    kiosk.show(&pass_png).await;
-    assert_eq!(kiosk.wait_for_line("scan accepted", 1).await, format!("scan accepted seq=1 pass=…{}", id.short()));
+    show(&kiosk, &pass_png).await;
+    assert_eq!(kiosk.wait_for_line("scan accepted", 1, WAIT).await, format!("scan accepted seq=1 pass=…{}", id.short()));
     let confirmed_at = now_ms();
-    kiosk.wait_for_state("one scan waiting", |s| s["pending_scans"] == 1).await;
+    kiosk.wait_for_state("one scan waiting", WAIT, |s| s["pending_scans"] == 1).await;
     // The buffer holds its capacity: the next pass is refused, the kept scan stays.
-    kiosk.show(&second_png).await;
-    assert_eq!(kiosk.wait_for_line("scan not recorded", 1).await, "scan not recorded reason=storage_full");
-    let state = kiosk.wait_for_state("the storage-full screen", |s| s["overlay"] == "storage_full").await;
+    show(&kiosk, &second_png).await;
+    assert_eq!(kiosk.wait_for_line("scan not recorded", 1, WAIT).await, "scan not recorded reason=storage_full");
+    let state = kiosk.wait_for_state("the storage-full screen", WAIT, |s| s["overlay"] == "storage_full").await;
     assert_eq!((&state["feedback"], &state["pending_scans"]), (&json!("storage_full"), &json!(1)));
-    kiosk.kill().await;
+    kiosk.kill9().await;
 
     let server = files.start(&listen).await;
-    let kiosk = Kiosk::run(data_dir.path(), camera_dir.path(), &["--clock-synced-flag", flag.to_str().unwrap()]).await;
-    assert_eq!(kiosk.wait_for_line("scans synced", 1).await, "scans synced through=1 recorded=1 duplicates=0 refused=0");
-    kiosk.wait_for_state("nothing left to send", |s| s["pending_scans"] == 0).await;
+    let kiosk = run_kiosk(data_dir.path(), camera_dir.path(), &["--clock-synced-flag", flag.to_str().unwrap()]).await;
+    assert_eq!(kiosk.wait_for_line("scans synced", 1, WAIT).await, "scans synced through=1 recorded=1 duplicates=0 refused=0");
+    kiosk.wait_for_state("nothing left to send", WAIT, |s| s["pending_scans"] == 0).await;
     let visits = visits(&files.db(), &location);
     assert_eq!(visits.len(), 1);
     assert!((shown_at - 1000..=confirmed_at).contains(&visits[0]), "the visit is at the scan's time ({shown_at}–{confirmed_at}), not the sync's: {}", visits[0]);
@@ -414,13 +336,13 @@ async fn a_recording_of_a_pass_held_up_for_two_seconds_plays_once_the_kiosk_show
         std::fs::write(camera_dir.path().join(format!("frame-{frame:02}.png")), &pass_png).unwrap();
     }
     let flag = data_dir.path().join("no-such-flag");
-    let kiosk = Kiosk::run(data_dir.path(), camera_dir.path(), &["--clock-synced-flag", flag.to_str().unwrap()]).await;
-    kiosk.wait_for_line("scans synced", 1).await;
+    let kiosk = run_kiosk(data_dir.path(), camera_dir.path(), &["--clock-synced-flag", flag.to_str().unwrap()]).await;
+    kiosk.wait_for_line("scans synced", 1, WAIT).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(kiosk.lines("scan accepted").len(), 1, "{}", kiosk.log());
-    assert!(kiosk.lines("scan not checked").is_empty(), "no frame was spent before the clock was trusted: {}", kiosk.log());
+    assert_eq!(kiosk.lines_starting("scan accepted").len(), 1, "{}", kiosk.output());
+    assert!(kiosk.lines_starting("scan not checked").is_empty(), "no frame was spent before the clock was trusted: {}", kiosk.output());
     assert_eq!(visits(&files.db(), &location).len(), 1);
-    let page = reqwest::get(format!("{}/", kiosk.preview)).await.unwrap().text().await.unwrap();
+    let page = reqwest::get(format!("{}/", kiosk.preview_url())).await.unwrap().text().await.unwrap();
     assert!(page.contains("このカードを見せる") && page.contains("frame-00.png"), "the folder's PNGs are offered on the page");
     drop(kiosk);
     server.stop().await;

@@ -93,6 +93,29 @@ impl KioskProcess {
         lines(&self.output)
     }
 
+    /// The preview's URL (`http://127.0.0.1:PORT`).
+    pub fn preview_url(&self) -> &str {
+        &self.preview
+    }
+
+    /// The lines printed so far that start with `prefix` (`scan accepted`, `scans synced`…).
+    pub fn lines_starting(&self, prefix: &str) -> Vec<String> {
+        self.output.lock().map(|l| l.iter().filter(|l| l.starts_with(prefix)).cloned().collect()).unwrap_or_default()
+    }
+
+    /// Waits up to `timeout` for the `n`th line (from 1) starting with `prefix`; panics with the
+    /// kiosk's log if it does not come.
+    pub async fn wait_for_line(&self, prefix: &str, n: usize, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.lines_starting(prefix).get(n - 1) {
+                return line.clone();
+            }
+            assert!(Instant::now() < deadline, "no line {n} starting with {prefix:?} within {timeout:?}; the kiosk's log:\n{}", self.output());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The preview's `/state`: `{"screen": "code" | "unpaired" | "clock_untrusted" | "disabled", "offline": bool}`.
     pub async fn state(&self) -> Value {
         reqwest::get(format!("{}/state", self.preview)).await.expect("the preview's state").json().await.expect("state JSON")
