@@ -13,26 +13,22 @@
 //! read once at start-up ([`PassCardRenderer::load`]); krilla embeds only the glyphs used.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use krilla::Document;
-use krilla::color::luma;
-use krilla::geom::{PathBuilder, Point, Rect};
-use krilla::metadata::Metadata;
-use krilla::num::NormalizedF32;
-use krilla::page::PageSettings;
-use krilla::paint::{Fill, FillRule, LineJoin, Stroke};
+use krilla::geom::PathBuilder;
 use krilla::surface::Surface;
-use krilla::text::{Font, TextDirection};
-use skrifa::charmap::Charmap;
-use skrifa::instance::{LocationRef, Size};
-use skrifa::metrics::GlyphMetrics;
-use skrifa::{FontRef, GlyphId, MetadataProvider};
+use krilla::text::Font;
 
+use super::draw::{
+    Area, BLACK, DARK_GREY, Style, TextMark, Weight, add_page, draw_built, draw_qr, draw_text,
+    metadata, push_rounded_rect, stroke_only,
+};
+use super::font::{Face, LoadedFont, read_font_file};
 use super::pdf::PosterError;
-use super::qr::{QUIET_ZONE, QrMatrix};
-use super::wrap::{Line, Measure, wrap_balanced, wrap_paragraph};
+use super::qr::QrMatrix;
+use super::wrap::{Line, wrap_balanced, wrap_paragraph};
 
 /// What one pass card shows. Text is printed as given, except that control characters are
 /// dropped and characters the font lacks print as 〓 (an emoji with its joiners and modifiers
@@ -54,26 +50,14 @@ pub struct PassCard<'a> {
 /// font is shared), and one renderer serves concurrent requests.
 #[derive(Clone)]
 pub struct PassCardRenderer {
-    font: Arc<CardFont>,
-}
-
-/// The font file, kept once for measuring (skrifa) and once parsed for krilla; both share
-/// the same bytes.
-struct CardFont {
-    path: PathBuf,
-    bytes: Arc<Vec<u8>>,
-    pdf_font: Font,
+    font: Arc<LoadedFont>,
 }
 
 impl PassCardRenderer {
     /// Reads the font at `font_path` (the poster font, IPAex Gothic) and checks that it has
     /// glyphs for every fixed text on the card.
     pub fn load(font_path: &Path) -> Result<PassCardRenderer, PosterError> {
-        let bytes = std::fs::read(font_path).map_err(|source| PosterError::ReadFont {
-            path: font_path.to_path_buf(),
-            source,
-        })?;
-        PassCardRenderer::from_font_data(font_path, Arc::new(bytes))
+        PassCardRenderer::from_font_data(font_path, read_font_file(font_path)?)
     }
 
     /// Like [`PassCardRenderer::load`], with the font file already read (so that it can be
@@ -82,29 +66,8 @@ impl PassCardRenderer {
         font_path: &Path,
         bytes: Arc<Vec<u8>>,
     ) -> Result<PassCardRenderer, PosterError> {
-        let not_a_font = |reason: String| PosterError::NotAFont {
-            path: font_path.to_path_buf(),
-            reason,
-        };
-        let face = Face::parse(&bytes).map_err(not_a_font)?;
-        if let Some(ch) = REQUIRED_TEXTS
-            .iter()
-            .flat_map(|text| text.chars())
-            .find(|&ch| !ch.is_whitespace() && !face.has_glyph(ch))
-        {
-            return Err(PosterError::MissingGlyph {
-                path: font_path.to_path_buf(),
-                ch,
-            });
-        }
-        let pdf_font = Font::new(krilla::Data::from(Arc::clone(&bytes)), 0)
-            .ok_or_else(|| not_a_font("the PDF writer cannot embed it".to_owned()))?;
         Ok(PassCardRenderer {
-            font: Arc::new(CardFont {
-                path: font_path.to_path_buf(),
-                bytes,
-                pdf_font,
-            }),
+            font: Arc::new(LoadedFont::new(font_path, bytes, &REQUIRED_TEXTS)?),
         })
     }
 
@@ -112,41 +75,25 @@ impl PassCardRenderer {
     pub fn pass_card_pdf(&self, card: &PassCard<'_>) -> Result<Vec<u8>, PosterError> {
         let layout = self.layout(card)?;
         let mut document = Document::new();
-        document.set_metadata(
-            Metadata::new()
-                .title(TITLE.to_owned())
-                .language("ja".to_owned())
-                .creator("oshirase".to_owned()),
-        );
-        let settings = PageSettings::from_wh(CARD_WIDTH, CARD_HEIGHT)
-            .ok_or_else(|| PosterError::Pdf("invalid page size".to_owned()))?;
-        let mut page = document.start_page_with(settings);
-        let mut surface = page.surface();
-        for mark in &layout.marks {
-            draw_mark(&mut surface, &self.font.pdf_font, mark);
-        }
-        surface.finish();
-        page.finish();
+        document.set_metadata(metadata(TITLE.to_owned()));
+        add_page(&mut document, CARD_WIDTH, CARD_HEIGHT, |surface| {
+            for mark in &layout.marks {
+                draw_mark(surface, &self.font.pdf_font, mark);
+            }
+        })?;
         document
             .finish()
             .map_err(|error| PosterError::Pdf(error.to_string()))
     }
 
     fn layout(&self, card: &PassCard<'_>) -> Result<CardLayout, PosterError> {
-        let face = Face::parse(&self.font.bytes).map_err(|reason| PosterError::NotAFont {
-            path: self.font.path.clone(),
-            reason,
-        })?;
-        layout_card(&face, card)
+        layout_card(&self.font.face()?, card)
     }
 }
 
 impl fmt::Debug for PassCardRenderer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PassCardRenderer")
-            .field("font_path", &self.font.path)
-            .field("font_bytes", &self.font.bytes.len())
-            .finish()
+        self.font.debug_as("PassCardRenderer", f)
     }
 }
 
@@ -179,10 +126,10 @@ const MIN_SECTION_GAP: f32 = 3.0;
 /// the details); the rest is shared above and below them.
 const MAX_SECTION_GAP: f32 = 6.0;
 
-/// Shades (0 black, 255 white). Dark grey stays crisp on a monochrome laser printer.
-const BLACK: u8 = 0;
-const DARK_GREY: u8 = 64;
+/// The cut line's shade, besides [`BLACK`] and [`DARK_GREY`] (0 black, 255 white).
 const CUT_LINE_GREY: u8 = 150;
+/// Width of the outline that imitates bold, as a multiple of the font size.
+const BOLD_STROKE: f32 = 0.03;
 
 const TITLE: &str = "oshirase 来場記録パス";
 const TITLE_EN: &str = "Visit pass";
@@ -191,8 +138,6 @@ const EXPIRES_LABEL_EN: &str = "Valid until ";
 const NUMBER_LABEL: &str = "番号 …";
 const INSTRUCTION: &str = "入口の端末のカメラにかざしてください";
 const INSTRUCTION_EN: &str = "Hold it up to the kiosk camera";
-/// Printed in place of a character the font has no glyph for (the geta mark, 〓).
-const SUBSTITUTE: char = '〓';
 /// Ends a name too long for two lines at the smallest size.
 const ELLIPSIS: char = '…';
 
@@ -208,37 +153,6 @@ const REQUIRED_TEXTS: [&str; 9] = [
     INSTRUCTION_EN,
     "JanuaryFebruaryMarchAprilMayJuneJulyAugustSeptemberOctoberNovemberDecember",
 ];
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Style {
-    size: f32,
-    /// Line pitch as a multiple of the size.
-    leading: f32,
-    shade: u8,
-    weight: Weight,
-}
-
-impl Style {
-    const fn new(size: f32, leading: f32, shade: u8, weight: Weight) -> Style {
-        Style {
-            size,
-            leading,
-            shade,
-            weight,
-        }
-    }
-
-    fn line_height(self) -> f32 {
-        self.size * self.leading
-    }
-}
-
-/// IPAex Gothic has a single weight; bold is imitated by stroking the glyph outlines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Weight {
-    Regular,
-    Bold,
-}
 
 const TITLE_STYLE: Style = Style::new(9.5, 1.2, BLACK, Weight::Bold);
 const ENGLISH_STYLE: Style = Style::new(6.0, 1.3, DARK_GREY, Weight::Regular);
@@ -264,133 +178,6 @@ const LABEL_FITS: [(f32, usize); 10] = [
     (7.0, 2),
 ];
 
-/// Glyph lookups and metrics for measuring text, borrowed from the font bytes.
-struct Face<'a> {
-    charmap: Charmap<'a>,
-    glyph_metrics: GlyphMetrics<'a>,
-    units_per_em: f32,
-    /// Distance from the baseline to the top and bottom of the glyph box, in ems.
-    ascent_em: f32,
-    descent_em: f32,
-}
-
-impl<'a> Face<'a> {
-    fn parse(bytes: &'a [u8]) -> Result<Face<'a>, String> {
-        let font = FontRef::from_index(bytes, 0).map_err(|error| error.to_string())?;
-        let charmap = font.charmap();
-        if !charmap.has_map() {
-            return Err("it has no Unicode character map".to_owned());
-        }
-        let metrics = font.metrics(Size::unscaled(), LocationRef::default());
-        if metrics.units_per_em == 0 {
-            return Err("it has no valid units-per-em (head table)".to_owned());
-        }
-        let units_per_em = f32::from(metrics.units_per_em);
-        let (ascent_em, descent_em) = if metrics.ascent > 0.0 {
-            (
-                metrics.ascent / units_per_em,
-                metrics.descent.abs() / units_per_em,
-            )
-        } else {
-            (0.88, 0.12)
-        };
-        Ok(Face {
-            charmap,
-            glyph_metrics: font.glyph_metrics(Size::unscaled(), LocationRef::default()),
-            units_per_em,
-            ascent_em,
-            descent_em,
-        })
-    }
-
-    fn glyph(&self, ch: char) -> Option<GlyphId> {
-        self.charmap
-            .map(ch)
-            .filter(|&glyph| glyph != GlyphId::NOTDEF)
-    }
-
-    fn has_glyph(&self, ch: char) -> bool {
-        self.glyph(ch).is_some()
-    }
-
-    /// `text` on one line: white space made single plain spaces and trimmed, control and
-    /// invisible formatting characters dropped, and each run of characters the font lacks
-    /// that belongs to one symbol (an emoji with its joiners, skin tones and variation
-    /// selectors; a flag's two letters) replaced by one [`SUBSTITUTE`].
-    fn printable(&self, text: &str) -> String {
-        let mut out = String::with_capacity(text.len());
-        // Whether the last character written was a substitute that a joiner, modifier or
-        // second regional indicator may still extend.
-        let mut open_substitute = false;
-        let mut pending_join = false;
-        let mut regional_indicators = 0_usize;
-        for ch in text.chars() {
-            if ch.is_whitespace() {
-                if !out.ends_with(' ') {
-                    out.push(' ');
-                }
-                open_substitute = false;
-                pending_join = false;
-                regional_indicators = 0;
-                continue;
-            }
-            if ch == '\u{200D}' {
-                pending_join = open_substitute;
-                continue;
-            }
-            if ch.is_control() || is_invisible_modifier(ch) {
-                continue;
-            }
-            if self.has_glyph(ch) {
-                out.push(ch);
-                open_substitute = false;
-                pending_join = false;
-                regional_indicators = 0;
-                continue;
-            }
-            let is_regional = ('\u{1F1E6}'..='\u{1F1FF}').contains(&ch);
-            let extends =
-                open_substitute && (pending_join || (is_regional && regional_indicators % 2 == 1));
-            if !extends {
-                out.push(SUBSTITUTE);
-            }
-            regional_indicators = if is_regional {
-                regional_indicators + 1
-            } else {
-                0
-            };
-            open_substitute = true;
-            pending_join = false;
-        }
-        out.trim().to_owned()
-    }
-}
-
-/// Characters that only change how the one before them looks (variation selectors, skin
-/// tones, emoji tags, a keycap's enclosing square) or are invisible (zero-width spaces,
-/// directional marks): never printed on their own.
-fn is_invisible_modifier(ch: char) -> bool {
-    matches!(
-        u32::from(ch),
-        0x200B..=0x200F
-            | 0x202A..=0x202E
-            | 0x2060..=0x2064
-            | 0x20E3
-            | 0xFE00..=0xFE0F
-            | 0xFEFF
-            | 0x1F3FB..=0x1F3FF
-            | 0xE0000..=0xE007F
-            | 0xE0100..=0xE01EF
-    )
-}
-
-impl Measure for Face<'_> {
-    fn advance_em(&self, ch: char) -> f32 {
-        let glyph = self.glyph(ch).unwrap_or(GlyphId::NOTDEF);
-        self.glyph_metrics.advance_width(glyph).unwrap_or(0.0) / self.units_per_em
-    }
-}
-
 /// Something drawn on the card, positioned in pt from the page's top-left corner.
 #[derive(Debug, Clone, PartialEq)]
 enum Mark {
@@ -410,29 +197,6 @@ enum Mark {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
-struct TextMark {
-    x: f32,
-    baseline: f32,
-    size: f32,
-    /// Measured width in pt.
-    width: f32,
-    /// Distance from the baseline to the top and bottom of the glyph box, in pt.
-    ascent: f32,
-    descent: f32,
-    text: String,
-    shade: u8,
-    weight: Weight,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Area {
-    x: f32,
-    y: f32,
-    width: f32,
-    height: f32,
-}
-
 /// Everything drawn on the card.
 #[derive(Debug, Clone, PartialEq)]
 struct CardLayout {
@@ -450,20 +214,14 @@ impl Section {
     /// Appends one line at the column's left edge, its glyph box centred in a line box of the
     /// style's line height.
     fn push_line(&mut self, face: &Face<'_>, text: &str, style: Style) {
-        let glyph_box = (face.ascent_em + face.descent_em) * style.size;
-        let baseline =
-            self.height + (style.line_height() - glyph_box) / 2.0 + face.ascent_em * style.size;
-        self.marks.push(Mark::Text(TextMark {
-            x: COLUMN_LEFT,
+        let baseline = style.baseline_in_line_box(face, self.height);
+        self.marks.push(Mark::Text(TextMark::new(
+            face,
+            COLUMN_LEFT,
             baseline,
-            size: style.size,
-            width: face.width_em(text) * style.size,
-            ascent: face.ascent_em * style.size,
-            descent: face.descent_em * style.size,
-            text: text.to_owned(),
-            shade: style.shade,
-            weight: style.weight,
-        }));
+            text.to_owned(),
+            style,
+        )));
         self.height += style.line_height();
     }
 
@@ -475,10 +233,7 @@ impl Section {
 
     fn moved_down(self, dy: f32) -> impl Iterator<Item = Mark> {
         self.marks.into_iter().map(move |mark| match mark {
-            Mark::Text(text) => Mark::Text(TextMark {
-                baseline: text.baseline + dy,
-                ..text
-            }),
+            Mark::Text(text) => Mark::Text(text.moved_down(dy)),
             Mark::Rule { x0, x1, y } => Mark::Rule { x0, x1, y: y + dy },
             other => other,
         })
@@ -664,7 +419,7 @@ fn english_date(date: time::Date) -> String {
 
 fn draw_mark(surface: &mut Surface<'_>, font: &Font, mark: &Mark) {
     match mark {
-        Mark::Text(text) => draw_text(surface, font, text),
+        Mark::Text(text) => draw_text(surface, font, text, BOLD_STROKE),
         Mark::Rule { x0, x1, y } => {
             let mut builder = PathBuilder::new();
             builder.move_to(*x0, *y);
@@ -688,89 +443,8 @@ fn draw_mark(surface: &mut Surface<'_>, font: &Font, mark: &Mark) {
             stroke_only(surface, CUT_LINE_GREY, CUT_LINE_WIDTH);
             draw_built(surface, builder);
         }
-        Mark::Qr { area, matrix } => {
-            let module = area.width / matrix.width_with_quiet_zone() as f32;
-            let mut builder = PathBuilder::new();
-            for (row, start_x, len) in matrix.dark_runs() {
-                let x = area.x + (start_x + QUIET_ZONE) as f32 * module;
-                let y = area.y + (row + QUIET_ZONE) as f32 * module;
-                if let Some(rect) = Rect::from_xywh(x, y, len as f32 * module, module) {
-                    builder.push_rect(rect);
-                }
-            }
-            fill_only(surface, BLACK);
-            draw_built(surface, builder);
-        }
+        Mark::Qr { area, matrix } => draw_qr(surface, *area, matrix),
     }
-}
-
-fn draw_text(surface: &mut Surface<'_>, font: &Font, text: &TextMark) {
-    fill_only(surface, text.shade);
-    if text.weight == Weight::Bold {
-        surface.set_stroke(Some(Stroke {
-            paint: luma::Color::new(text.shade).into(),
-            width: text.size * 0.03,
-            line_join: LineJoin::Round,
-            ..Stroke::default()
-        }));
-    }
-    surface.draw_text(
-        Point::from_xy(text.x, text.baseline),
-        font.clone(),
-        text.size,
-        &text.text,
-        false,
-        TextDirection::LeftToRight,
-    );
-}
-
-fn fill_only(surface: &mut Surface<'_>, shade: u8) {
-    surface.set_stroke(None);
-    surface.set_fill(Some(Fill {
-        paint: luma::Color::new(shade).into(),
-        opacity: NormalizedF32::ONE,
-        rule: FillRule::NonZero,
-    }));
-}
-
-fn stroke_only(surface: &mut Surface<'_>, shade: u8, width: f32) {
-    surface.set_fill(None);
-    surface.set_stroke(Some(Stroke {
-        paint: luma::Color::new(shade).into(),
-        width,
-        ..Stroke::default()
-    }));
-}
-
-fn draw_built(surface: &mut Surface<'_>, builder: PathBuilder) {
-    if let Some(path) = builder.finish() {
-        surface.draw_path(&path);
-    }
-}
-
-/// A rectangle with quarter-circle corners of radius `r` (cubic Bézier arcs).
-fn push_rounded_rect(builder: &mut PathBuilder, area: Area, r: f32) {
-    const KAPPA: f32 = 0.552_284_8;
-    let k = r * KAPPA;
-    let (left, top) = (area.x, area.y);
-    let (right, bottom) = (area.x + area.width, area.y + area.height);
-    builder.move_to(left + r, top);
-    builder.line_to(right - r, top);
-    builder.cubic_to(right - r + k, top, right, top + r - k, right, top + r);
-    builder.line_to(right, bottom - r);
-    builder.cubic_to(
-        right,
-        bottom - r + k,
-        right - r + k,
-        bottom,
-        right - r,
-        bottom,
-    );
-    builder.line_to(left + r, bottom);
-    builder.cubic_to(left + r - k, bottom, left, bottom - r + k, left, bottom - r);
-    builder.line_to(left, top + r);
-    builder.cubic_to(left, top + r - k, left + r - k, top, left + r, top);
-    builder.close();
 }
 
 #[cfg(test)]
@@ -779,6 +453,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::poster::draw::boxes::{overlap, text_box};
 
     /// The font the deployment uses (Debian package fonts-ipaexfont-gothic).
     const FONT: &str = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf";
@@ -824,24 +499,6 @@ mod tests {
                 _ => None,
             })
             .unwrap()
-    }
-
-    /// The glyph box of a line of text: left, top, right, bottom.
-    fn text_box(text: &TextMark) -> [f32; 4] {
-        [
-            text.x,
-            text.baseline - text.ascent,
-            text.x + text.width,
-            text.baseline + text.descent,
-        ]
-    }
-
-    fn overlap(a: [f32; 4], b: [f32; 4]) -> bool {
-        const TOLERANCE: f32 = 0.01;
-        a[0] < b[2] - TOLERANCE
-            && b[0] < a[2] - TOLERANCE
-            && a[1] < b[3] - TOLERANCE
-            && b[1] < a[3] - TOLERANCE
     }
 
     /// Labels that push the layout: the longest allowed in Japanese and in wide Latin, with
@@ -942,15 +599,6 @@ mod tests {
         let joined: String = lines.iter().map(|l| l.text.as_str()).collect();
         assert!(joined.ends_with('…'), "{joined}");
         assert!(label.starts_with(joined.trim_end_matches('…')), "{joined}");
-    }
-
-    #[test]
-    fn an_emoji_prints_as_one_geta_mark_and_control_characters_vanish() {
-        let renderer = renderer();
-        let face = Face::parse(&renderer.font.bytes).unwrap();
-        assert_eq!(face.printable("👨‍👩‍👧 家族 🇯🇵🇯🇵"), "〓 家族 〓〓");
-        assert_eq!(face.printable("👍🏽おばあちゃん❤️"), "〓おばあちゃん〓");
-        assert_eq!(face.printable(" 祖母\u{7}\n\t 田中\u{200B} "), "祖母 田中");
     }
 
     #[test]

@@ -12,24 +12,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use krilla::Document;
-use krilla::color::luma;
-use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::geom::PathBuilder;
 use krilla::metadata::Metadata;
-use krilla::num::NormalizedF32;
-use krilla::page::PageSettings;
-use krilla::paint::{Fill, FillRule, LineJoin, Stroke};
 use krilla::surface::Surface;
-use krilla::text::{Font, TextDirection};
-use skrifa::charmap::Charmap;
-use skrifa::instance::{LocationRef, Size};
-use skrifa::metrics::GlyphMetrics;
-use skrifa::{FontRef, GlyphId, MetadataProvider};
+use krilla::text::Font;
 
-use super::qr::{QUIET_ZONE, QrError, QrMatrix};
+use super::draw::{
+    Area, BLACK, DARK_GREY, Style, TextMark, Weight, add_page, draw_built, draw_qr, draw_text,
+    fill_only, metadata, push_area, push_circle, stroke_only,
+};
+use super::font::{Face, LoadedFont, read_font_file};
+use super::qr::{QrError, QrMatrix};
 use super::wrap::{Line, Measure, wrap_at_spaces, wrap_balanced, wrap_paragraph, wrap_sentences};
 
 /// What one poster says. Every field is printed as given (already validated and normalised
-/// by the caller); characters the font lacks print as 〓, the customary Japanese stand-in.
+/// by the caller), except that control and invisible formatting characters are dropped and
+/// characters the font lacks print as 〓, the customary Japanese stand-in (an emoji with its
+/// joiners and modifiers as a single 〓).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PosterContent<'a> {
     /// The venue's name, e.g. "カフェ・ド・浦和 2階 第1会議室"; up to 80 characters fit (it
@@ -102,34 +101,9 @@ impl PosterRenderer {
     /// Reads the font at `font_path` and checks that it parses and has glyphs for Japanese
     /// and for every fixed text on the poster.
     pub fn load(font_path: &Path) -> Result<PosterRenderer, PosterError> {
-        let not_a_font = |reason: String| PosterError::NotAFont {
-            path: font_path.to_path_buf(),
-            reason,
-        };
-        let bytes = std::fs::read(font_path).map_err(|source| PosterError::ReadFont {
-            path: font_path.to_path_buf(),
-            source,
-        })?;
-        let bytes = Arc::new(bytes);
-        let face = FontFace::parse(&bytes).map_err(not_a_font)?;
-        if let Some(ch) = REQUIRED_TEXTS
-            .iter()
-            .flat_map(|text| text.chars())
-            .find(|&ch| !ch.is_whitespace() && !face.has_glyph(ch))
-        {
-            return Err(PosterError::MissingGlyph {
-                path: font_path.to_path_buf(),
-                ch,
-            });
-        }
-        let pdf_font = Font::new(krilla::Data::from(Arc::clone(&bytes)), 0)
-            .ok_or_else(|| not_a_font("the PDF writer cannot embed it".to_owned()))?;
+        let bytes = read_font_file(font_path)?;
         Ok(PosterRenderer {
-            font: Arc::new(LoadedFont {
-                path: font_path.to_path_buf(),
-                bytes,
-                pdf_font,
-            }),
+            font: Arc::new(LoadedFont::new(font_path, bytes, &REQUIRED_TEXTS)?),
         })
     }
 
@@ -143,16 +117,13 @@ impl PosterRenderer {
         if posters.is_empty() {
             return Err(PosterError::NoPosters);
         }
-        let face = FontFace::parse(&self.font.bytes).map_err(|reason| PosterError::NotAFont {
-            path: self.font.path.clone(),
-            reason,
-        })?;
+        let face = self.font.face()?;
         let pages = posters
             .iter()
             .map(|poster| layout_page(&face, poster))
             .collect::<Result<Vec<_>, _>>()?;
         let mut document = Document::new();
-        document.set_metadata(metadata(posters));
+        document.set_metadata(poster_metadata(posters));
         for page in &pages {
             draw_page(&mut document, &self.font.pdf_font, page)?;
         }
@@ -164,10 +135,7 @@ impl PosterRenderer {
 
 impl fmt::Debug for PosterRenderer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PosterRenderer")
-            .field("font_path", &self.font.path)
-            .field("font_bytes", &self.font.bytes.len())
-            .finish()
+        self.font.debug_as("PosterRenderer", f)
     }
 }
 
@@ -212,11 +180,11 @@ struct Compactness {
 /// Gap between the quiet zone and the thin grey frame around it.
 const FRAME_GAP: f32 = 6.0;
 
-/// Text shades (0 black, 255 white). Dark grey stays crisp on a monochrome laser printer.
-const BLACK: u8 = 0;
-const DARK_GREY: u8 = 64;
+/// Shades besides [`BLACK`] and [`DARK_GREY`] (0 black, 255 white).
 const FRAME_GREY: u8 = 150;
 const WHITE: u8 = 255;
+/// Width of the outline that imitates bold, as a multiple of the font size.
+const BOLD_STROKE: f32 = 0.035;
 
 const HEADING: &str = "来店・来場時に QRコードを読み取ってください";
 const HEADING_EN: &str = "Please scan this QR code when you arrive";
@@ -243,8 +211,6 @@ const FOOTER: &str = "oshirase — 接触確認のお知らせサービス";
 const CODE_LABEL: &str = "コード: ";
 const BUSINESS_TYPE_LABEL: &str = "業種: ";
 const TITLE_SUFFIX: &str = " — QRコード掲示用ポスター";
-/// Printed in place of a character the font has no glyph for (the geta mark, 〓).
-const SUBSTITUTE: char = '〓';
 
 /// Text every poster prints, checked against the font at load time so that a wrong font is
 /// caught at start-up instead of printing empty boxes.
@@ -264,84 +230,6 @@ const REQUIRED_TEXTS: [&str; 14] = [
     CODE_LABEL,
     BUSINESS_TYPE_LABEL,
 ];
-
-/// The font file, kept once for measuring (skrifa) and once parsed for the PDF writer
-/// (krilla); both share the same bytes.
-struct LoadedFont {
-    path: PathBuf,
-    bytes: Arc<Vec<u8>>,
-    pdf_font: Font,
-}
-
-/// Glyph lookups and metrics for measuring text, borrowed from the font bytes.
-struct FontFace<'a> {
-    charmap: Charmap<'a>,
-    glyph_metrics: GlyphMetrics<'a>,
-    units_per_em: f32,
-    /// Distance from the baseline to the top and bottom of the glyph box, in ems.
-    ascent_em: f32,
-    descent_em: f32,
-}
-
-impl<'a> FontFace<'a> {
-    fn parse(bytes: &'a [u8]) -> Result<FontFace<'a>, String> {
-        let font = FontRef::from_index(bytes, 0).map_err(|error| error.to_string())?;
-        let charmap = font.charmap();
-        if !charmap.has_map() {
-            return Err("it has no Unicode character map".to_owned());
-        }
-        let metrics = font.metrics(Size::unscaled(), LocationRef::default());
-        if metrics.units_per_em == 0 {
-            return Err("it has no valid units-per-em (head table)".to_owned());
-        }
-        let units_per_em = f32::from(metrics.units_per_em);
-        let (ascent_em, descent_em) = if metrics.ascent > 0.0 {
-            (
-                metrics.ascent / units_per_em,
-                metrics.descent.abs() / units_per_em,
-            )
-        } else {
-            (0.88, 0.12)
-        };
-        Ok(FontFace {
-            charmap,
-            glyph_metrics: font.glyph_metrics(Size::unscaled(), LocationRef::default()),
-            units_per_em,
-            ascent_em,
-            descent_em,
-        })
-    }
-
-    fn glyph(&self, ch: char) -> Option<GlyphId> {
-        self.charmap
-            .map(ch)
-            .filter(|&glyph| glyph != GlyphId::NOTDEF)
-    }
-
-    fn has_glyph(&self, ch: char) -> bool {
-        self.glyph(ch).is_some()
-    }
-
-    /// `text` with white space made plain spaces, control characters dropped and characters
-    /// the font lacks replaced by [`SUBSTITUTE`].
-    fn printable(&self, text: &str) -> String {
-        text.chars()
-            .filter(|ch| !ch.is_control() || ch.is_whitespace())
-            .map(|ch| match ch {
-                ch if ch.is_whitespace() => ' ',
-                ch if self.has_glyph(ch) => ch,
-                _ => SUBSTITUTE,
-            })
-            .collect()
-    }
-}
-
-impl Measure for FontFace<'_> {
-    fn advance_em(&self, ch: char) -> f32 {
-        let glyph = self.glyph(ch).unwrap_or(GlyphId::NOTDEF);
-        self.glyph_metrics.advance_width(glyph).unwrap_or(0.0) / self.units_per_em
-    }
-}
 
 /// Something drawn on the page, positioned in pt from the page's top-left corner.
 #[derive(Debug, Clone, PartialEq)]
@@ -367,43 +255,10 @@ enum Mark {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
-struct TextMark {
-    x: f32,
-    baseline: f32,
-    size: f32,
-    /// Measured width in pt.
-    width: f32,
-    /// Distance from the baseline to the top and bottom of the glyph box, in pt.
-    ascent: f32,
-    descent: f32,
-    text: String,
-    shade: u8,
-    weight: Weight,
-}
-
-/// IPAex Gothic has a single weight; bold is imitated by stroking the glyph outlines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Weight {
-    Regular,
-    Bold,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Area {
-    x: f32,
-    y: f32,
-    width: f32,
-    height: f32,
-}
-
 impl Mark {
     fn moved_down(self, dy: f32) -> Mark {
         match self {
-            Mark::Text(text) => Mark::Text(TextMark {
-                baseline: text.baseline + dy,
-                ..text
-            }),
+            Mark::Text(text) => Mark::Text(text.moved_down(dy)),
             Mark::Frame {
                 area,
                 line_width,
@@ -432,15 +287,6 @@ impl Mark {
     }
 }
 
-impl Area {
-    fn moved_down(self, dy: f32) -> Area {
-        Area {
-            y: self.y + dy,
-            ..self
-        }
-    }
-}
-
 /// Everything drawn on one page.
 #[derive(Debug, Clone, PartialEq)]
 struct PageLayout {
@@ -452,31 +298,6 @@ struct PageLayout {
 struct Block {
     marks: Vec<Mark>,
     height: f32,
-}
-
-/// How a run of lines is set.
-#[derive(Debug, Clone, Copy)]
-struct Style {
-    size: f32,
-    /// Line pitch as a multiple of the size.
-    leading: f32,
-    shade: u8,
-    weight: Weight,
-}
-
-impl Style {
-    const fn new(size: f32, leading: f32, shade: u8, weight: Weight) -> Style {
-        Style {
-            size,
-            leading,
-            shade,
-            weight,
-        }
-    }
-
-    fn line_height(self) -> f32 {
-        self.size * self.leading
-    }
 }
 
 const HEADING_STYLE: Style = Style::new(29.0, 1.22, BLACK, Weight::Bold);
@@ -524,10 +345,7 @@ const VENUE_NAME_LEADING: f32 = 1.25;
 /// The most spare height any one gap receives; the rest centres the stack on the page.
 const MAX_EXTRA_GAP: f32 = 22.0;
 
-fn layout_page(
-    face: &FontFace<'_>,
-    content: &PosterContent<'_>,
-) -> Result<PageLayout, PosterError> {
+fn layout_page(face: &Face<'_>, content: &PosterContent<'_>) -> Result<PageLayout, PosterError> {
     let matrix = QrMatrix::encode(content.checkin_url)?;
     let venue_name = face.printable(content.venue_name);
     let code = face.printable(content.code_grouped);
@@ -569,7 +387,7 @@ fn stack(blocks: Vec<Block>, min_gap: f32) -> Option<Vec<Mark>> {
     Some(marks)
 }
 
-fn heading_block(face: &FontFace<'_>) -> Block {
+fn heading_block(face: &Face<'_>) -> Block {
     let mut block = Block::default();
     let lines = wrap_balanced(HEADING, CONTENT_WIDTH / HEADING_STYLE.size, face);
     block.centred_lines(face, &lines, HEADING_STYLE);
@@ -579,7 +397,7 @@ fn heading_block(face: &FontFace<'_>) -> Block {
     block
 }
 
-fn venue_block(face: &FontFace<'_>, venue_name: &str, business_type: &str) -> Block {
+fn venue_block(face: &Face<'_>, venue_name: &str, business_type: &str) -> Block {
     let mut block = Block::default();
     let (lines, style) = fit_venue_name(face, venue_name);
     block.centred_lines(face, &lines, style);
@@ -592,7 +410,7 @@ fn venue_block(face: &FontFace<'_>, venue_name: &str, business_type: &str) -> Bl
 
 /// The first setting in [`VENUE_NAME_FITS`] that fits; failing all, the smallest size with
 /// however many lines it needs (the page layout then decides whether that still fits).
-fn fit_venue_name(face: &FontFace<'_>, venue_name: &str) -> (Vec<Line>, Style) {
+fn fit_venue_name(face: &Face<'_>, venue_name: &str) -> (Vec<Line>, Style) {
     let style = |size| Style::new(size, VENUE_NAME_LEADING, BLACK, Weight::Bold);
     let mut smallest = (Vec::new(), style(VENUE_NAME_FITS[0].0));
     for (size, max_lines, breaks) in VENUE_NAME_FITS {
@@ -610,7 +428,7 @@ fn fit_venue_name(face: &FontFace<'_>, venue_name: &str) -> (Vec<Line>, Style) {
     smallest
 }
 
-fn qr_block(face: &FontFace<'_>, matrix: &QrMatrix, qr_side: f32, code: &str) -> Block {
+fn qr_block(face: &Face<'_>, matrix: &QrMatrix, qr_side: f32, code: &str) -> Block {
     let mut block = Block::default();
     let frame_side = qr_side + 2.0 * FRAME_GAP;
     let frame = Area {
@@ -644,7 +462,7 @@ fn qr_block(face: &FontFace<'_>, matrix: &QrMatrix, qr_side: f32, code: &str) ->
 const STEP_INDENT: f32 = 32.0;
 const STEP_DISC_RADIUS: f32 = 11.0;
 
-fn steps_block(face: &FontFace<'_>) -> Block {
+fn steps_block(face: &Face<'_>) -> Block {
     let mut block = Block::default();
     let text_x = MARGIN_X + STEP_INDENT;
     let text_width = CONTENT_WIDTH - STEP_INDENT;
@@ -666,7 +484,7 @@ fn steps_block(face: &FontFace<'_>) -> Block {
 const WARNING_BORDER: f32 = 2.5;
 const WARNING_PADDING: f32 = 12.0;
 
-fn warning_block(face: &FontFace<'_>) -> Block {
+fn warning_block(face: &Face<'_>) -> Block {
     let mut block = Block::default();
     let inset = WARNING_BORDER + WARNING_PADDING;
     let text_x = MARGIN_X + inset;
@@ -691,9 +509,9 @@ fn warning_block(face: &FontFace<'_>) -> Block {
     block
 }
 
-fn footer(face: &FontFace<'_>) -> Mark {
+fn footer(face: &Face<'_>) -> Mark {
     let width = face.width_em(FOOTER) * FOOTER_STYLE.size;
-    Mark::Text(text_mark(
+    Mark::Text(TextMark::new(
         face,
         (PAGE_WIDTH - width) / 2.0,
         FOOTER_BASELINE,
@@ -704,7 +522,7 @@ fn footer(face: &FontFace<'_>) -> Mark {
 
 impl Block {
     /// Appends lines centred on the page.
-    fn centred_lines(&mut self, face: &FontFace<'_>, lines: &[Line], style: Style) {
+    fn centred_lines(&mut self, face: &Face<'_>, lines: &[Line], style: Style) {
         for line in lines {
             let x = (PAGE_WIDTH - line.width_em * style.size) / 2.0;
             self.push_line(face, x, line, style);
@@ -712,18 +530,16 @@ impl Block {
     }
 
     /// Appends lines starting at `x`.
-    fn left_lines(&mut self, face: &FontFace<'_>, x: f32, lines: &[Line], style: Style) {
+    fn left_lines(&mut self, face: &Face<'_>, x: f32, lines: &[Line], style: Style) {
         for line in lines {
             self.push_line(face, x, line, style);
         }
     }
 
     /// Appends one line, its glyph box centred in a line box of the style's line height.
-    fn push_line(&mut self, face: &FontFace<'_>, x: f32, line: &Line, style: Style) {
-        let glyph_box = (face.ascent_em + face.descent_em) * style.size;
-        let baseline =
-            self.height + (style.line_height() - glyph_box) / 2.0 + face.ascent_em * style.size;
-        self.marks.push(Mark::Text(text_mark(
+    fn push_line(&mut self, face: &Face<'_>, x: f32, line: &Line, style: Style) {
+        let baseline = style.baseline_in_line_box(face, self.height);
+        self.marks.push(Mark::Text(TextMark::new(
             face,
             x,
             baseline,
@@ -734,7 +550,7 @@ impl Block {
     }
 
     /// A black disc with a white step number, centred on `middle_y` beside the step text.
-    fn number_disc(&mut self, face: &FontFace<'_>, number: usize, middle_y: f32) {
+    fn number_disc(&mut self, face: &Face<'_>, number: usize, middle_y: f32) {
         let centre_x = MARGIN_X + STEP_DISC_RADIUS;
         self.marks.push(Mark::Disc {
             centre_x,
@@ -747,7 +563,7 @@ impl Block {
         let width = face.width_em(&digits) * style.size;
         // Digits are about 0.7 em tall: centre them optically on the disc.
         let baseline = middle_y + 0.36 * style.size;
-        self.marks.push(Mark::Text(text_mark(
+        self.marks.push(Mark::Text(TextMark::new(
             face,
             centre_x - width / 2.0,
             baseline,
@@ -757,21 +573,7 @@ impl Block {
     }
 }
 
-fn text_mark(face: &FontFace<'_>, x: f32, baseline: f32, text: String, style: Style) -> TextMark {
-    TextMark {
-        x,
-        baseline,
-        size: style.size,
-        width: face.width_em(&text) * style.size,
-        ascent: face.ascent_em * style.size,
-        descent: face.descent_em * style.size,
-        text,
-        shade: style.shade,
-        weight: style.weight,
-    }
-}
-
-fn metadata(posters: &[PosterContent<'_>]) -> Metadata {
+fn poster_metadata(posters: &[PosterContent<'_>]) -> Metadata {
     let first = posters.first().map_or("", |p| p.venue_name);
     let others = posters.iter().filter(|p| p.venue_name != first).count();
     let name = if others == 0 {
@@ -779,28 +581,20 @@ fn metadata(posters: &[PosterContent<'_>]) -> Metadata {
     } else {
         format!("{first} ほか{others}件")
     };
-    Metadata::new()
-        .title(format!("{name}{TITLE_SUFFIX}"))
-        .language("ja".to_owned())
-        .creator("oshirase".to_owned())
+    metadata(format!("{name}{TITLE_SUFFIX}"))
 }
 
 fn draw_page(document: &mut Document, font: &Font, layout: &PageLayout) -> Result<(), PosterError> {
-    let settings = PageSettings::from_wh(PAGE_WIDTH, PAGE_HEIGHT)
-        .ok_or_else(|| PosterError::Pdf("invalid page size".to_owned()))?;
-    let mut page = document.start_page_with(settings);
-    let mut surface = page.surface();
-    for mark in &layout.marks {
-        draw_mark(&mut surface, font, mark);
-    }
-    surface.finish();
-    page.finish();
-    Ok(())
+    add_page(document, PAGE_WIDTH, PAGE_HEIGHT, |surface| {
+        for mark in &layout.marks {
+            draw_mark(surface, font, mark);
+        }
+    })
 }
 
 fn draw_mark(surface: &mut Surface<'_>, font: &Font, mark: &Mark) {
     match mark {
-        Mark::Text(text) => draw_text(surface, font, text),
+        Mark::Text(text) => draw_text(surface, font, text, BOLD_STROKE),
         Mark::Frame {
             area,
             line_width,
@@ -808,12 +602,7 @@ fn draw_mark(surface: &mut Surface<'_>, font: &Font, mark: &Mark) {
         } => {
             let mut builder = PathBuilder::new();
             push_area(&mut builder, *area);
-            surface.set_fill(None);
-            surface.set_stroke(Some(Stroke {
-                paint: luma::Color::new(*shade).into(),
-                width: *line_width,
-                ..Stroke::default()
-            }));
+            stroke_only(surface, *shade, *line_width);
             draw_built(surface, builder);
         }
         Mark::Disc {
@@ -827,77 +616,8 @@ fn draw_mark(surface: &mut Surface<'_>, font: &Font, mark: &Mark) {
             fill_only(surface, *shade);
             draw_built(surface, builder);
         }
-        Mark::Qr { area, matrix } => {
-            let module = area.width / matrix.width_with_quiet_zone() as f32;
-            let mut builder = PathBuilder::new();
-            for (row, start_x, len) in matrix.dark_runs() {
-                push_area(
-                    &mut builder,
-                    Area {
-                        x: area.x + (start_x + QUIET_ZONE) as f32 * module,
-                        y: area.y + (row + QUIET_ZONE) as f32 * module,
-                        width: len as f32 * module,
-                        height: module,
-                    },
-                );
-            }
-            fill_only(surface, BLACK);
-            draw_built(surface, builder);
-        }
+        Mark::Qr { area, matrix } => draw_qr(surface, *area, matrix),
     }
-}
-
-fn draw_text(surface: &mut Surface<'_>, font: &Font, text: &TextMark) {
-    fill_only(surface, text.shade);
-    if text.weight == Weight::Bold {
-        surface.set_stroke(Some(Stroke {
-            paint: luma::Color::new(text.shade).into(),
-            width: text.size * 0.035,
-            line_join: LineJoin::Round,
-            ..Stroke::default()
-        }));
-    }
-    surface.draw_text(
-        Point::from_xy(text.x, text.baseline),
-        font.clone(),
-        text.size,
-        &text.text,
-        false,
-        TextDirection::LeftToRight,
-    );
-}
-
-fn fill_only(surface: &mut Surface<'_>, shade: u8) {
-    surface.set_stroke(None);
-    surface.set_fill(Some(Fill {
-        paint: luma::Color::new(shade).into(),
-        opacity: NormalizedF32::ONE,
-        rule: FillRule::NonZero,
-    }));
-}
-
-fn draw_built(surface: &mut Surface<'_>, builder: PathBuilder) {
-    if let Some(path) = builder.finish() {
-        surface.draw_path(&path);
-    }
-}
-
-fn push_area(builder: &mut PathBuilder, area: Area) {
-    if let Some(rect) = Rect::from_xywh(area.x, area.y, area.width, area.height) {
-        builder.push_rect(rect);
-    }
-}
-
-/// A circle from four cubic Bézier quarter arcs.
-fn push_circle(builder: &mut PathBuilder, cx: f32, cy: f32, r: f32) {
-    const KAPPA: f32 = 0.552_284_8;
-    let k = r * KAPPA;
-    builder.move_to(cx + r, cy);
-    builder.cubic_to(cx + r, cy + k, cx + k, cy + r, cx, cy + r);
-    builder.cubic_to(cx - k, cy + r, cx - r, cy + k, cx - r, cy);
-    builder.cubic_to(cx - r, cy - k, cx - k, cy - r, cx, cy - r);
-    builder.cubic_to(cx + k, cy - r, cx + r, cy - k, cx + r, cy);
-    builder.close();
 }
 
 #[cfg(test)]
@@ -908,6 +628,7 @@ mod tests {
     use oshirase_e2e::{decode_qr_luma, pdf_info, pdf_text, pdf_to_png, png_to_luma};
 
     use super::*;
+    use crate::poster::draw::boxes::{area_box, overlap, text_box};
 
     /// The font the deployment uses (Debian package fonts-ipaexfont-gothic).
     const FONT: &str = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf";
@@ -939,7 +660,7 @@ mod tests {
 
     fn layout(venue_name: &str) -> PageLayout {
         let renderer = renderer();
-        let face = FontFace::parse(&renderer.font.bytes).unwrap();
+        let face = renderer.font.face().unwrap();
         layout_page(&face, &poster(venue_name)).unwrap()
     }
 
@@ -967,28 +688,6 @@ mod tests {
                 _ => None,
             })
             .collect()
-    }
-
-    /// The glyph box of a line of text: left, top, right, bottom.
-    fn text_box(text: &TextMark) -> [f32; 4] {
-        [
-            text.x,
-            text.baseline - text.ascent,
-            text.x + text.width,
-            text.baseline + text.descent,
-        ]
-    }
-
-    fn area_box(area: Area) -> [f32; 4] {
-        [area.x, area.y, area.x + area.width, area.y + area.height]
-    }
-
-    fn overlap(a: [f32; 4], b: [f32; 4]) -> bool {
-        const TOLERANCE: f32 = 0.01;
-        a[0] < b[2] - TOLERANCE
-            && b[0] < a[2] - TOLERANCE
-            && a[1] < b[3] - TOLERANCE
-            && b[1] < a[3] - TOLERANCE
     }
 
     #[test]
