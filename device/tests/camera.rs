@@ -395,3 +395,20 @@ fn a_crisp_code_image_reads_back_into_the_same_symbol() {
     assert_eq!(Symbol::from_printed(&GrayFrame::uniform(100, 100, 255).unwrap()), None);
     assert_eq!(Symbol::from_printed(&degrade::empty_frame(1)), None);
 }
+
+#[test]
+fn the_decoder_plans_its_stages_by_the_frames_noise() {
+    use oshirase_device::camera::decode::noise_level;
+    let symbol = pass();
+    for seed in 0..10 {
+        let everyday = degrade::frame(&symbol, Kind::Clean, seed);
+        let noisy = degrade::frame(&symbol, Kind::Noise, seed);
+        assert!(noise_level(&everyday) < 4, "seed {seed}: an everyday frame measures {}", noise_level(&everyday));
+        assert!(noise_level(&noisy) >= 4, "seed {seed}: a noisy frame measures {}", noise_level(&noisy));
+        // A noisy frame is never read at full size (that stage is skipped for it), an everyday
+        // one never smoothed.
+        assert_ne!(decode_traced(&noisy).stage, Some(Stage::Full), "seed {seed}");
+        assert_ne!(decode_traced(&everyday).stage, Some(Stage::Smoothed), "seed {seed}");
+    }
+    assert_eq!(noise_level(&GrayFrame::uniform(1, 1, 0).unwrap()), 0, "too small to measure");
+}
