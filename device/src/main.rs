@@ -47,6 +47,10 @@ enum Command {
         /// Where the kiosk keeps its identity (owner-only permissions).
         #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
+        /// Pair even though pass scans of the previous pairing wait to be synced, and delete
+        /// them (they were made at the old place and must not reach the server as the new one's).
+        #[arg(long)]
+        discard_unsent_scans: bool,
     },
     /// Show the rotating codes, read passes with the camera, send heartbeats and scans until
     /// stopped.
@@ -158,7 +162,8 @@ async fn main() -> anyhow::Result<()> {
             server,
             code,
             data_dir,
-        } => pair_command(&server, &code, &data_dir).await,
+            discard_unsent_scans,
+        } => pair_command(&server, &code, &data_dir, discard_unsent_scans).await,
         Command::Run {
             data_dir,
             preview_listen,
@@ -193,8 +198,27 @@ fn photograph(image: &Path, out: &Path, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn pair_command(server: &str, code: &str, data_dir: &Path) -> anyhow::Result<()> {
+async fn pair_command(server: &str, code: &str, data_dir: &Path, discard_unsent_scans: bool) -> anyhow::Result<()> {
+    // Scans of a previous pairing belong to its kiosk and place: checked before the one-time
+    // code is spent.
+    let buffer_path = data_dir.join(oshirase_device::station::BUFFER_FILE);
+    let mut unsent = None;
+    if buffer_path.exists() {
+        let buffer = oshirase_device::buffer::ScanBuffer::open(&buffer_path, u64::MAX).context("opening the scan buffer")?;
+        let pending = buffer.pending()?;
+        if pending > 0 && !discard_unsent_scans {
+            anyhow::bail!(
+                "{pending} pass scans of the current pairing have not reached the server yet. Run the kiosk until they are synced (its screen shows how many wait), or pair with --discard-unsent-scans to delete them."
+            );
+        }
+        unsent = Some((buffer, pending));
+    }
     let identity = pair(server, code).await.context("pairing failed")?;
+    if let Some((mut buffer, pending)) = unsent.filter(|(_, pending)| *pending > 0) {
+        let last = buffer.last_seq()?;
+        buffer.acknowledge_through(last)?;
+        tracing::warn!(pending, "deleted the unsent scans of the previous pairing");
+    }
     storage::save(data_dir, &identity).context("keeping the kiosk's identity")?;
     println!(
         "Paired as kiosk {} for {}. Start it with `oshirase-kiosk run`.",

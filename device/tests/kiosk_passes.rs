@@ -101,6 +101,15 @@ impl Server {
 
     /// Registers a place and pairs a kiosk for it into `data_dir`; the place's location id.
     async fn pair_kiosk(&self, data_dir: &Path) -> String {
+        let (code, location) = self.pairing_code().await;
+        let identity = pair(&self.base_url, &code).await.unwrap();
+        assert!(identity.pass_public_key.is_some(), "the key comes with pairing");
+        storage::save(data_dir, &identity).unwrap();
+        location
+    }
+
+    /// Registers a place and asks for a pairing code for it: (code, location id).
+    async fn pairing_code(&self) -> (String, String) {
         let venue = json!({
             "business_type": "sports", "daily_visitors": 300, "name": "市立図書館 閲覧室",
             "postal_code": "330-9301", "address": "埼玉県さいたま市浦和区高砂3-15-1", "phone": "048-824-2111", "email": "lib@example.jp"
@@ -109,10 +118,7 @@ impl Server {
         let manage = body["registration"]["manage_token"].as_str().unwrap().to_owned();
         let location = body["venues"][0]["location_id"].as_str().unwrap().to_owned();
         let code = self.post(&format!("/api/v1/manage/venues/{location}/kiosks"), Some(&manage), Value::Null).await;
-        let identity = pair(&self.base_url, code["pairing_code"].as_str().unwrap()).await.unwrap();
-        assert!(identity.pass_public_key.is_some(), "the key comes with pairing");
-        storage::save(data_dir, &identity).unwrap();
-        location
+        (code["pairing_code"].as_str().unwrap().to_owned(), location)
     }
 }
 
@@ -345,5 +351,40 @@ async fn a_recording_of_a_pass_held_up_for_two_seconds_plays_once_the_kiosk_show
     let page = reqwest::get(format!("{}/", kiosk.preview_url())).await.unwrap().text().await.unwrap();
     assert!(page.contains("このカードを見せる") && page.contains("frame-00.png"), "the folder's PNGs are offered on the page");
     drop(kiosk);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairing_again_refuses_while_scans_of_the_old_pairing_wait_unless_told_to_discard_them() {
+    let files = ServerFiles::new();
+    let server = files.start("127.0.0.1:0").await;
+    let data_dir = tempfile::tempdir().unwrap();
+    server.pair_kiosk(data_dir.path()).await;
+    let old = storage::load(data_dir.path()).unwrap().unwrap();
+    {
+        let mut buffer = oshirase_device::buffer::ScanBuffer::open(&data_dir.path().join("scans.sqlite"), 10).unwrap();
+        buffer.record(&PassId::from_random([5; 10]), now_ms(), 0).unwrap();
+    }
+    let (code, _) = server.pairing_code().await;
+    let pair_again = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_oshirase-kiosk"))
+            .args(["pair", "--server", &server.base_url, "--code", &code, "--data-dir"])
+            .arg(data_dir.path())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = pair_again(&[]);
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("1 pass scans of the current pairing have not reached the server yet"), "{message}");
+    assert_eq!(storage::load(data_dir.path()).unwrap().unwrap().kiosk_id, old.kiosk_id, "still the old kiosk");
+
+    // The code was not spent by the refusal: it pairs now, and the old scan is gone.
+    let paired = pair_again(&["--discard-unsent-scans"]);
+    assert!(paired.status.success(), "{}", String::from_utf8_lossy(&paired.stderr));
+    assert_ne!(storage::load(data_dir.path()).unwrap().unwrap().kiosk_id, old.kiosk_id);
+    let buffer = oshirase_device::buffer::ScanBuffer::open(&data_dir.path().join("scans.sqlite"), 10).unwrap();
+    assert_eq!(buffer.pending().unwrap(), 0);
     server.stop().await;
 }
