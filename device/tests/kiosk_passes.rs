@@ -122,6 +122,30 @@ impl Server {
     }
 }
 
+/// A server, a kiosk paired with a place (its data and camera folders) and a consented
+/// resident: where each test starts.
+struct Scene {
+    files: ServerFiles,
+    server: Server,
+    data_dir: tempfile::TempDir,
+    camera_dir: tempfile::TempDir,
+    location: String,
+    resident: Resident,
+}
+
+impl Scene {
+    async fn new() -> Scene {
+        let files = ServerFiles::new();
+        let server = files.start("127.0.0.1:0").await;
+        let data_dir = tempfile::tempdir().unwrap();
+        let camera_dir = tempfile::tempdir().unwrap();
+        let location = server.pair_kiosk(data_dir.path()).await;
+        let mut resident = Resident::new(&files, &server);
+        resident.consent().await;
+        Scene { files, server, data_dir, camera_dir, location, resident }
+    }
+}
+
 /// A resident talking to the server's LINE conversation directly (the store is the server's
 /// database file, opened a second time).
 struct Resident {
@@ -219,13 +243,7 @@ fn now_ms() -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pass_from_line_held_up_to_the_kiosk_is_one_visit_and_revoked_forged_expired_or_foreign_codes_are_refused() {
-    let files = ServerFiles::new();
-    let server = files.start("127.0.0.1:0").await;
-    let data_dir = tempfile::tempdir().unwrap();
-    let camera_dir = tempfile::tempdir().unwrap();
-    let location = server.pair_kiosk(data_dir.path()).await;
-    let mut resident = Resident::new(&files, &server);
-    resident.consent().await;
+    let Scene { files, server, data_dir, camera_dir, location, mut resident } = Scene::new().await;
     let pass_png = resident.get_pass("パス").await;
     let id = pass_id_of(&pass_png);
 
@@ -286,13 +304,7 @@ async fn a_pass_from_line_held_up_to_the_kiosk_is_one_visit_and_revoked_forged_e
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scan_confirmed_while_the_server_is_down_survives_kill_9_and_is_synced_with_its_time() {
-    let files = ServerFiles::new();
-    let server = files.start("127.0.0.1:0").await;
-    let data_dir = tempfile::tempdir().unwrap();
-    let camera_dir = tempfile::tempdir().unwrap();
-    let location = server.pair_kiosk(data_dir.path()).await;
-    let mut resident = Resident::new(&files, &server);
-    resident.consent().await;
+    let Scene { files, server, data_dir, camera_dir, location, mut resident } = Scene::new().await;
     let pass_png = resident.get_pass("パス").await;
     let second_png = resident.get_pass("パス たろう").await;
     let id = pass_id_of(&pass_png);
@@ -329,13 +341,7 @@ async fn a_scan_confirmed_while_the_server_is_down_survives_kill_9_and_is_synced
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recording_of_a_pass_held_up_for_two_seconds_plays_once_the_kiosk_shows_its_code_and_is_one_scan() {
-    let files = ServerFiles::new();
-    let server = files.start("127.0.0.1:0").await;
-    let data_dir = tempfile::tempdir().unwrap();
-    let camera_dir = tempfile::tempdir().unwrap();
-    let location = server.pair_kiosk(data_dir.path()).await;
-    let mut resident = Resident::new(&files, &server);
-    resident.consent().await;
+    let Scene { files, server, data_dir, camera_dir, location, mut resident } = Scene::new().await;
     let pass_png = resident.get_pass("パス").await;
     // 20 frames at 10 a second; the camera starts only once the clock is trusted.
     for frame in 0..20 {
