@@ -101,6 +101,28 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// A made-up identity for tests: kiosk `KX7PQ2M9` of 「市民体育館」 on
+    /// `https://oshirase.example.jp`, 30-second codes, the pass key of `docs/protocol.md`'s
+    /// first vector (seed 01 01 … 01).
+    #[doc(hidden)]
+    pub fn example() -> Identity {
+        Identity {
+            kiosk_id: KioskId::parse("KX7PQ2M9").unwrap_or_else(|_| unreachable!("a valid kiosk id")),
+            kiosk_secret: KioskSecret::new([3; 32]),
+            sync_token: SyncToken::new("t".repeat(43)),
+            location_id: "L1".into(),
+            venue_name: "市民体育館".into(),
+            server_url: "https://oshirase.example.jp".into(),
+            public_base_url: "https://oshirase.example.jp".into(),
+            step_seconds: 30,
+            window_behind_steps: 10,
+            window_ahead_steps: 1,
+            pass_public_key: PassKey::from_base64("iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w="),
+        }
+    }
+}
+
+impl Identity {
     /// The steps the kiosk's codes rotate on.
     pub fn steps(&self) -> Steps {
         Steps {
@@ -299,19 +321,7 @@ mod tests {
     use super::*;
 
     fn identity() -> Identity {
-        Identity {
-            kiosk_id: KioskId::parse("KX7PQ2M9").unwrap(),
-            kiosk_secret: KioskSecret::new([7; 32]),
-            sync_token: SyncToken::new("s".repeat(43)),
-            location_id: "L0123".into(),
-            venue_name: "市民体育館 メインアリーナ".into(),
-            server_url: "https://oshirase.example.jp".into(),
-            public_base_url: "https://oshirase.example.jp".into(),
-            step_seconds: 30,
-            window_behind_steps: 10,
-            window_ahead_steps: 1,
-            pass_public_key: PassKey::from_base64("iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w="),
-        }
+        Identity { kiosk_secret: KioskSecret::new([7; 32]), sync_token: SyncToken::new("s".repeat(43)), venue_name: "市民体育館 メインアリーナ".into(), ..Identity::example() }
     }
 
     fn mode(path: &Path) -> u32 {

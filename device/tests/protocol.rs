@@ -3,13 +3,13 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
-use oshirase_common::kiosk_token::{KioskId, KioskSecret, KioskToken};
+use oshirase_common::kiosk_token::KioskToken;
 use oshirase_device::protocol::{
     Action, DisplayState, Event, HeartbeatAnswer, HeartbeatReply, Kiosk, Timing, View, checkin_url,
 };
 use oshirase_common::pass::PassId;
 use oshirase_device::passes::{PassKey, RevocationList};
-use oshirase_device::storage::{Identity, SyncToken};
+use oshirase_device::storage::Identity;
 
 /// 2025-11-24T16:00:00Z, the start of step 58 800 000.
 const SERVER_NOW_MS: i64 = 1_764_000_000_000;
@@ -17,19 +17,7 @@ const SERVER_NOW_MS: i64 = 1_764_000_000_000;
 const WRONG_SYSTEM_MS: i64 = 946_684_800_000;
 
 fn identity() -> Identity {
-    Identity {
-        kiosk_id: KioskId::parse("KX7PQ2M9").unwrap(),
-        kiosk_secret: KioskSecret::new([3; 32]),
-        sync_token: SyncToken::new("t".repeat(43)),
-        location_id: "L1".into(),
-        venue_name: "市民体育館".into(),
-        server_url: "https://oshirase.example.jp".into(),
-        public_base_url: "https://oshirase.example.jp".into(),
-        step_seconds: 30,
-        window_behind_steps: 10,
-        window_ahead_steps: 1,
-        pass_public_key: None,
-    }
+    Identity { pass_public_key: None, ..Identity::example() }
 }
 
 fn kiosk(seed: u64) -> Kiosk {

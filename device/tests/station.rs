@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
-use oshirase_common::kiosk_token::{KioskId, KioskSecret};
 use oshirase_common::pass::{self, Pass, PassId};
 use oshirase_device::buffer::ScanBuffer;
 use oshirase_device::feedback::Outcome;
@@ -15,7 +14,7 @@ use oshirase_device::protocol::{Event, HeartbeatAnswer, HeartbeatReply, Kiosk, T
 use oshirase_device::scanner::Unavailable;
 use oshirase_device::screen::{RefusalReason, Screen};
 use oshirase_device::station::{Answer, NotRecorded, ScanOutcome, Station};
-use oshirase_device::storage::{Identity, SyncToken};
+use oshirase_device::storage::Identity;
 
 /// docs/protocol.md's public key of the seed 01 01 … 01.
 const KEY: &str = "iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w=";
@@ -26,19 +25,7 @@ const WRONG_SYSTEM_MS: i64 = 946_684_800_000;
 const EXPIRES: u32 = 1_800_000_000;
 
 fn identity() -> Identity {
-    Identity {
-        kiosk_id: KioskId::parse("KX7PQ2M9").unwrap(),
-        kiosk_secret: KioskSecret::new([3; 32]),
-        sync_token: SyncToken::new("t".repeat(43)),
-        location_id: "L1".into(),
-        venue_name: "市民体育館".into(),
-        server_url: "https://oshirase.example.jp".into(),
-        public_base_url: "https://oshirase.example.jp".into(),
-        step_seconds: 30,
-        window_behind_steps: 10,
-        window_ahead_steps: 1,
-        pass_public_key: PassKey::from_base64(KEY),
-    }
+    Identity::example()
 }
 
 fn pass_id(n: u8) -> PassId {
