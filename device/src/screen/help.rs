@@ -8,7 +8,7 @@ use embedded_graphics::prelude::{DrawTarget, Point, Primitive, Size};
 use embedded_graphics::primitives::{PrimitiveStyle, Rectangle, RoundedRectangle};
 
 use super::layout::{Palette, paper_with_bar};
-use super::text::{Align, Fonts, Paragraph, Style};
+use super::text::{Align, Fonts, Stack, Style};
 
 /// One card of the help screen.
 #[derive(Debug, Clone, Copy)]
@@ -77,11 +77,11 @@ where
         width
     };
     let pad = gap(2.6);
-    let cards: Vec<CardText> = CARDS
+    let cards: Vec<Stack> = CARDS
         .iter()
-        .map(|card| CardText::new(card, fonts, u, (card_width - 2 * pad).max(1) as f32))
+        .map(|card| card_text(card, fonts, u, (card_width - 2 * pad).max(1) as f32))
         .collect();
-    let card_height = |card: &CardText| card.height + 2 * pad;
+    let card_height = |card: &Stack| card.height() + 2 * pad;
     let cards_height = if landscape {
         cards.iter().map(card_height).max().unwrap_or(0)
     } else {
@@ -115,14 +115,7 @@ where
         )
         .into_styled(PrimitiveStyle::with_fill(Palette::BOX))
         .draw(target)?;
-        card.draw(
-            fonts,
-            left + pad,
-            top + pad,
-            card_width - 2 * pad,
-            u,
-            target,
-        )?;
+        card.draw(fonts, left + pad, top + pad, card_width - 2 * pad, Align::Left, target)?;
         if !landscape {
             y += height + spacing;
         }
@@ -130,60 +123,13 @@ where
     Ok(())
 }
 
-/// A card's text broken into lines for the card's inner width.
-struct CardText {
-    heading_ja: Paragraph,
-    heading_en: Paragraph,
-    body_ja: Paragraph,
-    body_en: Paragraph,
-    height: i32,
-}
-
-impl CardText {
-    fn new(card: &Card, fonts: &Fonts, u: f32, width: f32) -> CardText {
-        let style = |size: f32, color: Rgb888| Style::regular(size * u, color, Palette::BOX);
-        let heading_ja = fonts.paragraph(card.heading_ja, style(5.2, card.accent).bold(), width);
-        let heading_en = fonts.paragraph(card.heading_en, style(3.2, Palette::MUTED), width);
-        let body_ja = fonts.paragraph(card.body_ja, style(4.2, Palette::INK), width);
-        let body_en = fonts.paragraph(card.body_en, style(3.1, Palette::MUTED), width);
-        let height = heading_ja.height()
-            + heading_en.height()
-            + (2.0 * u).round() as i32
-            + body_ja.height()
-            + (1.0 * u).round() as i32
-            + body_en.height();
-        CardText {
-            heading_ja,
-            heading_en,
-            body_ja,
-            body_en,
-            height,
-        }
-    }
-
-    fn draw<D>(
-        &self,
-        fonts: &Fonts,
-        left: i32,
-        top: i32,
-        width: i32,
-        u: f32,
-        target: &mut D,
-    ) -> Result<(), D::Error>
-    where
-        D: DrawTarget<Color = Rgb888>,
-    {
-        let mut y = top;
-        let below = [
-            (&self.heading_ja, 0),
-            (&self.heading_en, (2.0 * u).round() as i32),
-            (&self.body_ja, (1.0 * u).round() as i32),
-            (&self.body_en, 0),
-        ];
-        for (paragraph, space) in below {
-            paragraph.draw(fonts, left, y, width, Align::Left, target)?;
-            y += paragraph.height() + space;
-        }
-        Ok(())
-    }
+/// A card's heading and text, in both languages, broken into lines for its width.
+fn card_text(card: &Card, fonts: &Fonts, u: f32, width: f32) -> Stack {
+    let style = |size: f32, color: Rgb888| Style::regular(size * u, color, Palette::BOX);
+    Stack(vec![
+        (fonts.paragraph(card.heading_ja, style(5.2, card.accent).bold(), width), 0),
+        (fonts.paragraph(card.heading_en, style(3.2, Palette::MUTED), width), 0),
+        (fonts.paragraph(card.body_ja, style(4.2, Palette::INK), width), (2.0 * u).round() as i32),
+        (fonts.paragraph(card.body_en, style(3.1, Palette::MUTED), width), (1.0 * u).round() as i32),
+    ])
 }

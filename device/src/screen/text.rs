@@ -175,6 +175,40 @@ impl Paragraph {
     }
 }
 
+/// Paragraphs set one under another, each with the space above it in pixels.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Stack(pub Vec<(Paragraph, i32)>);
+
+impl Stack {
+    /// Total height in pixels, spaces included.
+    pub fn height(&self) -> i32 {
+        self.0.iter().map(|(paragraph, above)| above + paragraph.height()).sum()
+    }
+
+    /// Draws the paragraphs from `top`, each line aligned in the box from `left` that is
+    /// `width` wide.
+    pub fn draw<D>(
+        &self,
+        fonts: &Fonts,
+        left: i32,
+        top: i32,
+        width: i32,
+        align: Align,
+        target: &mut D,
+    ) -> Result<(), D::Error>
+    where
+        D: DrawTarget<Color = Rgb888>,
+    {
+        let mut y = top;
+        for (paragraph, above) in &self.0 {
+            y += above;
+            paragraph.draw(fonts, left, y, width, align, target)?;
+            y += paragraph.height();
+        }
+        Ok(())
+    }
+}
+
 impl Fonts {
     /// Breaks `text` into lines no wider than `max_width` at `style`.
     pub(crate) fn paragraph(&self, text: &str, style: Style, max_width: f32) -> Paragraph {

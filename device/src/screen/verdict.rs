@@ -10,7 +10,7 @@ use embedded_graphics::primitives::{PrimitiveStyle, Rectangle, RoundedRectangle}
 
 use super::layout::{Palette, paper_with_bar, widest};
 use super::mark::Mark;
-use super::text::{Align, Fonts, Paragraph, Style};
+use super::text::{Align, Fonts, Paragraph, Stack, Style};
 
 /// What a scan screen shows.
 #[derive(Debug, Clone, Copy)]
@@ -90,8 +90,8 @@ where
 struct TextBlock {
     badge: Option<Paragraph>,
     badge_pad: (i32, i32),
-    /// (paragraph, space above it)
-    blocks: Vec<(Paragraph, i32)>,
+    /// Below the badge.
+    blocks: Stack,
     width: i32,
     height: i32,
 }
@@ -113,7 +113,7 @@ impl TextBlock {
             )
         });
         let title_above = if badge.is_some() { gap(2.5) } else { 0 };
-        let blocks = vec![
+        let blocks = Stack(vec![
             (
                 fonts.paragraph(verdict.title_ja, style(7.8, Palette::INK).bold(), column),
                 title_above,
@@ -130,7 +130,7 @@ impl TextBlock {
                 fonts.paragraph(verdict.detail_en, style(3.4, Palette::MUTED), column),
                 gap(0.8),
             ),
-        ];
+        ]);
         let badge_size = badge.as_ref().map_or((0, 0), |p| {
             (
                 widest(fonts, p) + 2 * badge_pad.0,
@@ -138,14 +138,11 @@ impl TextBlock {
             )
         });
         let width = blocks
+            .0
             .iter()
             .map(|(p, _)| widest(fonts, p))
             .fold(badge_size.0, i32::max);
-        let height = badge_size.1
-            + blocks
-                .iter()
-                .map(|(p, above)| p.height() + above)
-                .sum::<i32>();
+        let height = badge_size.1 + blocks.height();
         TextBlock {
             badge,
             badge_pad,
@@ -198,11 +195,6 @@ impl TextBlock {
             )?;
             y += box_height;
         }
-        for (paragraph, above) in &self.blocks {
-            y += above;
-            paragraph.draw(fonts, left, y, self.width, align, target)?;
-            y += paragraph.height();
-        }
-        Ok(())
+        self.blocks.draw(fonts, left, y, self.width, align, target)
     }
 }
