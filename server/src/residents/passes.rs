@@ -11,7 +11,7 @@ use super::Context;
 use crate::line::messages::Message;
 use crate::messages::catalog;
 use crate::passes::PassLabel;
-use crate::secrets::random_bytes;
+use crate::secrets::{ManageToken, random_bytes};
 use crate::store::passes::{NewPass, PassIssue, PassRecord, PassRevocation};
 use crate::store::{EventKey, Processed, StoreError};
 
@@ -26,9 +26,8 @@ pub struct PassLinks {
     pub card: String,
 }
 
-/// The links of a pass.
-pub fn links(ctx: &Context<'_>, pass: &Pass) -> PassLinks {
-    let token = ctx.passes.key.link_token(pass);
+/// The links of a pass, from its link token (`PassKey::link_token`).
+pub fn links(ctx: &Context<'_>, token: &ManageToken) -> PassLinks {
     let path = |file: &str| ctx.passes.base_url.join(&format!("/p/{}/{file}", token.expose()));
     PassLinks { image: path("qr.png"), preview: path("preview.png"), card: path("card.pdf") }
 }
@@ -65,14 +64,15 @@ pub async fn issue(ctx: &Context<'_>, key: EventKey, user: LineUserId, name: &st
     // A pass's expiry is a u32 of Unix seconds in the QR code: whole seconds.
     let expires_at = ctx.now.replace_nanosecond(0).unwrap_or(ctx.now) + Duration::days(i64::from(ctx.passes.settings.valid_days));
     let pass = Pass { id: PassId::from_random(random_bytes()), expires_at: u32::try_from(expires_at.unix_timestamp()).unwrap_or(u32::MAX) };
-    let new = NewPass { pass_id: pass.id.clone(), label: label.clone(), link_hash: ctx.passes.key.link_token(&pass).hash(), issued_at: ctx.now, expires_at };
+    let token = ctx.passes.key.link_token(&pass);
+    let new = NewPass { pass_id: pass.id.clone(), label: label.clone(), link_hash: token.hash(), issued_at: ctx.now, expires_at };
     let outcome = ctx.store.issue_pass(key, user, ctx.settings.terms_version.clone(), new, ctx.passes.settings.max_per_resident).await?;
     let Processed::New(outcome) = outcome else {
         return Ok(None);
     };
     Ok(Some(match outcome {
         PassIssue::Issued => {
-            let links = links(ctx, &pass);
+            let links = links(ctx, &token);
             let (holder, holder_en) = holder(label.as_ref());
             let text = c.pass_issued.render(&[
                 ("holder", &holder),
@@ -104,7 +104,7 @@ pub async fn list(ctx: &Context<'_>, key: EventKey, user: LineUserId) -> Result<
             .iter()
             .map(|p| {
                 let (holder, _) = holder(p.label.as_ref());
-                let card = links(ctx, &pass_of(p)).card;
+                let card = links(ctx, &ctx.passes.key.link_token(&pass_of(p))).card;
                 c.pass_list_item.japanese(&[("holder", &holder), ("short", p.pass_id.short()), ("expires", &date(p.expires_at)), ("card_url", &card)])
             })
             .collect();
