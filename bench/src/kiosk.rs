@@ -29,8 +29,8 @@ use anyhow::{Context as _, bail, ensure};
 use oshirase_bench::process::ServerProcess;
 use oshirase_bench::report::Machine;
 use oshirase_bench::stats::{Memory, parse_memory};
+use oshirase_bench::venue::{Venue, pairing_code, register_venue};
 use serde::Serialize;
-use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
@@ -182,7 +182,7 @@ pub async fn run(options: &Options) -> anyhow::Result<KioskReport> {
 async fn scenarios(options: &Options, server: &ServerProcess, data: &Path) -> anyhow::Result<Vec<ScenarioFigures>> {
     let base_url = format!("http://{}", server.addr());
     let client = reqwest::Client::new();
-    let venue = register_venue(&client, &base_url).await?;
+    let venue = register_venue(&client, &base_url, "市立図書館 閲覧室").await?;
     let mut figures = Vec::new();
     for (name, preview) in [("preview", true), ("headless", false)] {
         if (preview && !options.preview) || (!preview && !options.headless) {
@@ -199,40 +199,11 @@ async fn scenarios(options: &Options, server: &ServerProcess, data: &Path) -> an
     Ok(figures)
 }
 
-/// The place kiosks pair with, and the secret that asks for pairing codes.
-#[derive(Debug)]
-struct Venue {
-    location_id: String,
-    manage_token: String,
-}
-
-async fn register_venue(client: &reqwest::Client, base_url: &str) -> anyhow::Result<Venue> {
-    let body = json!({
-        "business_type": "hall",
-        "daily_visitors": 300,
-        "name": "市立図書館 閲覧室",
-        "postal_code": "330-9301",
-        "address": "埼玉県さいたま市浦和区高砂3-15-1",
-        "phone": "048-824-2111",
-        "email": "info@example.jp"
-    });
-    let response = client.post(format!("{base_url}/api/v1/venues")).json(&body).send().await?;
-    let status = response.status();
-    let answer: Value = response.json().await?;
-    ensure!(status == reqwest::StatusCode::CREATED, "venue registration answered {status}: {answer}");
-    let field = |v: &Value, key: &str| v[key].as_str().map(str::to_owned).with_context(|| format!("no {key} in {answer}"));
-    Ok(Venue { location_id: field(&answer["venues"][0], "location_id")?, manage_token: field(&answer["registration"], "manage_token")? })
-}
-
 /// A pairing code from the management API, redeemed by `oshirase-kiosk pair` into `dir`.
 async fn pair(options: &Options, client: &reqwest::Client, base_url: &str, venue: &Venue, dir: &Path) -> anyhow::Result<()> {
-    let response = client.post(format!("{base_url}/api/v1/manage/venues/{}/kiosks", venue.location_id)).bearer_auth(&venue.manage_token).send().await?;
-    let status = response.status();
-    let answer: Value = response.json().await?;
-    ensure!(status.is_success(), "asking for a pairing code answered {status}: {answer}");
-    let code = answer["pairing_code"].as_str().with_context(|| format!("no pairing_code in {answer}"))?;
+    let code = pairing_code(client, base_url, venue).await?;
     let output = kiosk_command(&options.kiosk_bin)
-        .args(["pair", "--server", base_url, "--code", code, "--data-dir"])
+        .args(["pair", "--server", base_url, "--code", &code, "--data-dir"])
         .arg(dir)
         .output()
         .await

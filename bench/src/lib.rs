@@ -15,3 +15,4 @@ pub mod report;
 pub mod scenario;
 pub mod source;
 pub mod stats;
+pub mod venue;

@@ -36,6 +36,7 @@ use anyhow::{Context as _, bail, ensure};
 use oshirase_bench::process::{RssSampler, ServerProcess};
 use oshirase_bench::report::Machine;
 use oshirase_bench::stats::{CpuByThread, Latencies, LatencySummary, rate};
+use oshirase_bench::venue::{pairing_code, register_venue};
 use oshirase_common::LineUserId;
 use oshirase_common::pass::{Pass, PassId};
 use oshirase_device::buffer::{BufferedScan, ScanBuffer};
@@ -48,7 +49,6 @@ use oshirase_server::passes::PassKey;
 use oshirase_server::store::passes::{NewPass, PassIssue, PassStore as _};
 use oshirase_server::store::{EventKey, Processed, SqliteStore, Store as _};
 use serde::Serialize;
-use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 
@@ -358,28 +358,10 @@ async fn with_server(options: &Options, server: &ServerProcess, key: &PassKey, p
 /// does. Answers its identity and the place.
 async fn pair(base_url: &str) -> anyhow::Result<(Identity, String)> {
     let client = reqwest::Client::new();
-    let body = json!({
-        "business_type": "hall",
-        "daily_visitors": 400,
-        "name": "市民会館 受付",
-        "postal_code": "330-9301",
-        "address": "埼玉県さいたま市浦和区高砂3-15-1",
-        "phone": "048-824-2111",
-        "email": "info@example.jp"
-    });
-    let response = client.post(format!("{base_url}/api/v1/venues")).json(&body).send().await?;
-    let status = response.status();
-    let answer: Value = response.json().await?;
-    ensure!(status == reqwest::StatusCode::CREATED, "venue registration answered {status}: {answer}");
-    let field = |v: &Value, key: &str| v[key].as_str().map(str::to_owned).with_context(|| format!("no {key} in {answer}"));
-    let location_id = field(&answer["venues"][0], "location_id")?;
-    let manage_token = field(&answer["registration"], "manage_token")?;
-    let response = client.post(format!("{base_url}/api/v1/manage/venues/{location_id}/kiosks")).bearer_auth(&manage_token).send().await?;
-    let status = response.status();
-    let answer: Value = response.json().await?;
-    ensure!(status.is_success(), "asking for a pairing code answered {status}: {answer}");
-    let code = answer["pairing_code"].as_str().with_context(|| format!("no pairing_code in {answer}"))?;
-    let identity = oshirase_device::pairing::pair(base_url, code).await.context("pairing the kiosk")?;
+    let venue = register_venue(&client, base_url, "市民会館 受付").await?;
+    let code = pairing_code(&client, base_url, &venue).await?;
+    let location_id = venue.location_id;
+    let identity = oshirase_device::pairing::pair(base_url, &code).await.context("pairing the kiosk")?;
     ensure!(identity.location_id == location_id, "the kiosk was paired with {}, not {location_id}", identity.location_id);
     Ok((identity, location_id))
 }
